@@ -1,0 +1,54 @@
+"""What conventions extract from a span, before it is shaped into an event by type.
+
+Convention modules fill semantic slots (chat history, tool arguments, generic input...)
+and never decide the final `inputs`/`outputs` layout: `shape.py` does that once, so the
+same call yields the same event whichever convention described it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Draft:
+    event_type: str
+    event_name: str
+    convention: str = "otel"
+    # Model content.
+    chat_history: list[dict[str, Any]] | None = None
+    output: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = None
+    prompt: Any = None  # a text-completion prompt that is not a chat
+    embedding_input: Any = None
+    embedding_output: dict[str, Any] | None = None
+    # Tool content.
+    tool_name: str | None = None
+    tool_description: str | None = None
+    tool_call_id: str | None = None
+    tool_arguments: Any = None
+    tool_result: Any = None
+    documents: list[Any] | None = None
+    query: Any = None
+    # Generic content (chain events, fallbacks).
+    input_value: Any = None
+    output_value: Any = None
+    # Buckets filled directly.
+    config: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    user_properties: dict[str, Any] = field(default_factory=dict)
+    feedback: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    # Session hints found on the span (resolved by sessions.py).
+    session_id: Any = None
+    session_name: str | None = None
+    session_metadata: dict[str, Any] = field(default_factory=dict)
+
+    def set_default(self, slot: str, value: Any) -> bool:
+        """Fill `slot` only when it is still empty; returns whether it was set."""
+        if value is None or getattr(self, slot) not in (None, {}, []):
+            return False
+        setattr(self, slot, value)
+        return True

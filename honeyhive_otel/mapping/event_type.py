@@ -1,0 +1,82 @@
+"""The HoneyHive event type of a span (SPEC §5): first match wins, never a guess from the name."""
+
+from __future__ import annotations
+
+from .attributes import SpanAttributes
+from .values import is_blank
+
+MODEL, TOOL, CHAIN = "model", "tool", "chain"
+EVENT_TYPES = (MODEL, TOOL, CHAIN)
+
+_OPERATION_TYPES = {
+    # OTel GenAI values.
+    "chat": MODEL, "text_completion": MODEL, "generate_content": MODEL, "embeddings": MODEL,
+    "execute_tool": TOOL, "retrieval": TOOL,
+    "invoke_agent": CHAIN, "create_agent": CHAIN, "invoke_workflow": CHAIN,
+    # Values seen in the wild (LiteLLM call types, OpenLIT, Vercel, Traceloop).
+    "completion": MODEL, "acompletion": MODEL, "generate": MODEL, "response": MODEL, "responses": MODEL,
+    "aresponses": MODEL, "embedding": MODEL, "aembedding": MODEL, "atext_completion": MODEL,
+    "image": MODEL, "audio": MODEL, "speech_to_text": MODEL, "text_to_speech": MODEL,
+    "image_generation": MODEL, "transcription": MODEL, "rerank": MODEL, "arerank": MODEL,
+    "model_request": MODEL, "llm_request": MODEL,
+    "vectordb": TOOL, "vector_db_retrieve": TOOL,
+    "agent": CHAIN, "agent_step": CHAIN, "task": CHAIN, "execute_task": CHAIN, "execution": CHAIN,
+    "workflow": CHAIN, "tool_coordination": CHAIN, "user_prompt_processing": CHAIN,
+}
+
+_OPENINFERENCE_TYPES = {"LLM": MODEL, "EMBEDDING": MODEL, "TOOL": TOOL, "RETRIEVER": TOOL, "RERANKER": TOOL}
+_TRACELOOP_TYPES = {"workflow": CHAIN, "task": CHAIN, "agent": CHAIN, "tool": TOOL, "llm": MODEL}
+
+MODEL_ATTRIBUTES = (
+    "gen_ai.request.model", "gen_ai.response.model", "llm.model_name", "llm.request.model",
+    "llm.response.model", "embedding.model_name",
+)
+# Attributes that mark a framework-level span (agent, workflow, crew, graph node) which may
+# still carry the model it uses: such a span stays a chain (openllmetry#3824).
+AGENT_MARKER_PREFIXES = (
+    "gen_ai.agent.", "gen_ai.workflow.", "gen_ai.task.", "crewai.", "agent.", "graph.node.", "langgraph.",
+    "traceloop.workflow.",
+)
+
+
+def explicit_type(attrs: SpanAttributes) -> str | None:
+    value = attrs.get("honeyhive.event_type", "honeyhive_event_type")
+    if isinstance(value, str) and value.strip().lower() in EVENT_TYPES:
+        return value.strip().lower()
+    return None
+
+
+KIND_ATTRIBUTES = ("gen_ai.operation.name", "openinference.span.kind", "traceloop.span.kind", "llm.request.type")
+
+
+def decide(attrs: SpanAttributes, is_litellm_request: bool = False) -> str:
+    """Apply SPEC §5's ordered rules; the kind attributes are consumed (they became the type)."""
+    decided = _decide(attrs, is_litellm_request)
+    attrs.consume(*KIND_ATTRIBUTES)
+    return decided
+
+
+def _decide(attrs: SpanAttributes, is_litellm_request: bool) -> str:
+    explicit = explicit_type(attrs)
+    if explicit:
+        return explicit
+    operation = attrs.peek("gen_ai.operation.name")
+    if isinstance(operation, str) and operation.strip().lower() in _OPERATION_TYPES:
+        return _OPERATION_TYPES[operation.strip().lower()]
+    kind = attrs.peek("openinference.span.kind")
+    if isinstance(kind, str) and not is_blank(kind):
+        return _OPENINFERENCE_TYPES.get(kind.strip().upper(), CHAIN)
+    traceloop_kind = attrs.peek("traceloop.span.kind")
+    if isinstance(traceloop_kind, str) and traceloop_kind.strip().lower() in _TRACELOOP_TYPES:
+        return _TRACELOOP_TYPES[traceloop_kind.strip().lower()]
+    if not is_blank(attrs.peek("llm.request.type")) or is_litellm_request:
+        return MODEL
+    if not is_blank(attrs.peek("gen_ai.tool.name")) or not is_blank(attrs.peek("gen_ai.tool.call.id")):
+        return TOOL  # pydantic-ai and others set no operation name on tool spans
+    if any(not is_blank(attrs.peek(key)) for key in MODEL_ATTRIBUTES) and not has_agent_marker(attrs):
+        return MODEL
+    return CHAIN
+
+
+def has_agent_marker(attrs: SpanAttributes) -> bool:
+    return any(attrs.has_prefix(prefix) for prefix in AGENT_MARKER_PREFIXES)

@@ -1,0 +1,376 @@
+"""OpenTelemetry GenAI (`gen_ai.*`): every form in use today, newest first.
+
+Content can arrive as JSON attributes (`gen_ai.input.messages`, semconv >= 1.37), inside
+a `gen_ai.client.inference.operation.details` event, as per-message events (1.27-1.36),
+as 1.26 `gen_ai.content.prompt`/`completion` events, or as indexed `gen_ai.prompt.N.*`
+attributes (Traceloop < 0.55, LiteLLM v1). See docs/semconv notes in the README.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import messages as msg
+from .attributes import SpanAttributes
+from .draft import Draft
+from .values import as_bool, as_int, as_list, as_text, is_blank, parse_json, parse_structured
+
+CONVENTION = "genai"
+
+DETAILS_EVENT = "gen_ai.client.inference.operation.details"
+MESSAGE_EVENTS = {
+    "gen_ai.system.message": "system", "gen_ai.user.message": "user",
+    "gen_ai.assistant.message": "assistant", "gen_ai.tool.message": "tool",
+}
+CHOICE_EVENT = "gen_ai.choice"
+PROMPT_EVENT = "gen_ai.content.prompt"
+COMPLETION_EVENT = "gen_ai.content.completion"
+
+# gen_ai.request.<name> -> config key. Anything else under gen_ai.request.* keeps its suffix.
+REQUEST_PARAMS = {
+    "temperature": "temperature", "max_tokens": "max_tokens", "top_p": "top_p", "top_k": "top_k",
+    "frequency_penalty": "frequency_penalty", "presence_penalty": "presence_penalty", "seed": "seed",
+    "stop_sequences": "stop", "choice.count": "n", "n": "n", "encoding_formats": "encoding_formats",
+    "max_completion_tokens": "max_completion_tokens", "reasoning_effort": "reasoning_effort",
+    "reasoning.level": "reasoning_effort", "repetition_penalty": "repetition_penalty",
+    "tool_choice": "tool_choice", "embedding_dimension": "dimensions", "service_tier": "service_tier",
+}
+LEGACY_PARAMS = {
+    "gen_ai.openai.request.seed": "seed", "gen_ai.openai.request.response_format": "response_format",
+    "gen_ai.openai.request.service_tier": "service_tier", "openai.request.service_tier": "service_tier",
+    "gen_ai.output.type": "output_type", "llm.frequency_penalty": "frequency_penalty",
+    "llm.presence_penalty": "presence_penalty", "llm.top_k": "top_k", "llm.chat.stop_sequences": "stop",
+}
+STREAM_KEYS = ("gen_ai.request.stream", "gen_ai.request.is_stream", "gen_ai.is_streaming", "llm.is_streaming")
+PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system")
+USER_KEYS = ("gen_ai.request.user", "gen_ai.user", "llm.user")
+
+_PROVIDER_ALIASES = {
+    "az.ai.openai": "azure", "azure.ai.openai": "azure", "azure.ai.inference": "azure", "azure_openai": "azure",
+    "aws.bedrock": "bedrock", "gcp.vertex_ai": "vertex_ai", "gcp.gemini": "gemini", "gcp.gen_ai": "google",
+    "x_ai": "xai", "mistral_ai": "mistral", "mistralai": "mistral", "ibm.watsonx.ai": "watsonx",
+    "ibm.watson.ai": "watsonx", "hugging_face": "huggingface", "together_ai": "together",
+}
+_ROLE_LINE = re.compile(r"^(system|user|assistant|tool|function|developer|human|ai)\s*:\s?(.*)$", re.IGNORECASE)
+
+
+def applies(attrs: SpanAttributes, span: Any) -> bool:
+    return attrs.has_prefix("gen_ai.") or any(
+        getattr(event, "name", "").startswith("gen_ai.") for event in (span.events or ())
+    )
+
+
+def normalize_provider(value: Any) -> str | None:
+    """Lowercase provider names with the well-known aliases folded (SPEC §3 `config.provider`)."""
+    if is_blank(value):
+        return None
+    text = str(value).strip().lower()
+    return _PROVIDER_ALIASES.get(text, text)
+
+
+def placeholder(value: Any) -> bool:
+    """Instrumentors' stand-ins for "not set" (SPEC §3): empty strings and -1."""
+    if is_blank(value):
+        return True
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == -1
+
+
+def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
+    _config(attrs, draft)
+    _content_from_attributes(attrs, draft)
+    _content_from_events(span, draft)
+    _content_from_indexed(attrs, draft)
+    _response(attrs, draft)
+    _tool(attrs, draft)
+    _embeddings_and_retrieval(attrs, draft)
+    _context(attrs, draft)
+
+
+# ----- config ----------------------------------------------------------------------
+def _config(attrs: SpanAttributes, draft: Draft) -> None:
+    provider = normalize_provider(attrs.get(*PROVIDER_KEYS, field="config.provider"))
+    if provider:
+        draft.config.setdefault("provider", provider)
+    model = attrs.get("gen_ai.request.model", field="config.model")
+    if not placeholder(model):
+        draft.config.setdefault("model", str(model))
+    for suffix, value in attrs.prefixed("gen_ai.request.").items():
+        if suffix in ("model", "stream", "is_stream", "user") or placeholder(value):
+            continue
+        key = REQUEST_PARAMS.get(suffix, suffix.replace(".", "_"))
+        draft.config.setdefault(key, _param_value(value))
+    for attribute, key in LEGACY_PARAMS.items():
+        value = attrs.get(attribute)
+        if not placeholder(value):
+            draft.config.setdefault(key, _param_value(value))
+    stream = attrs.get(*STREAM_KEYS, field="config.is_streaming")
+    if stream is not None and as_bool(stream) is not None:
+        draft.config.setdefault("is_streaming", as_bool(stream))
+
+
+def _param_value(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, str):
+        return parse_json(value)
+    return value
+
+
+# ----- content ---------------------------------------------------------------------
+def _content_from_attributes(attrs: SpanAttributes, draft: Draft) -> None:
+    history = msg.normalize_messages(attrs.get("gen_ai.input.messages", field="inputs.chat_history"))
+    system = msg.system_message(attrs.get("gen_ai.system_instructions"))
+    if history is not None or system is not None:
+        draft.set_default("chat_history", msg.prepend_system(history or [], system))
+    finish = as_list(attrs.peek("gen_ai.response.finish_reasons"))
+    outputs = msg.normalize_output_messages(attrs.get("gen_ai.output.messages", field="outputs"), finish)
+    draft.set_default("output", outputs)
+    draft.set_default("tools", msg.normalize_tool_definitions(attrs.get("gen_ai.tool.definitions")))
+    # Content uploaded elsewhere by a completion hook: keep the references.
+    for ref in ("gen_ai.input.messages_ref", "gen_ai.output.messages_ref", "gen_ai.system_instructions_ref",
+                "gen_ai.tool.definitions_ref"):
+        value = attrs.get(ref)
+        if not is_blank(value):
+            draft.metadata.setdefault("content_refs", {})[ref.removeprefix("gen_ai.")] = value
+    # Old OpenLIT and Semantic Kernel builds put 1.26 content straight on the span.
+    prompt = attrs.peek("gen_ai.prompt")
+    if isinstance(prompt, str) and not draft.chat_history:
+        attrs.consume("gen_ai.prompt")
+        draft.set_default("chat_history", parse_prompt_text(prompt))
+    completion = attrs.peek("gen_ai.completion")
+    if isinstance(completion, str) and not draft.output:
+        attrs.consume("gen_ai.completion")
+        draft.set_default("output", completion_output(completion, finish))
+
+
+def parse_prompt_text(text: str) -> list[dict[str, Any]]:
+    """A 1.26 `gen_ai.prompt` value: a JSON message list, or OpenLIT's `role: text` lines."""
+    parsed = parse_structured(text)
+    history = msg.normalize_messages(parsed) if isinstance(parsed, (list, dict)) else None
+    if history:
+        return history
+    messages: list[dict[str, Any]] = []
+    for line in text.splitlines():
+        match = _ROLE_LINE.match(line)
+        if match:
+            messages.append({"role": msg.normalize_role(match.group(1)), "content": match.group(2)})
+        elif messages:
+            messages[-1]["content"] += "\n" + line
+        else:
+            messages.append({"role": "user", "content": line})
+    return messages or [{"role": "user", "content": text}]
+
+
+def completion_output(text: str, finish: list[Any] | None = None) -> dict[str, Any]:
+    """A 1.26 `gen_ai.completion` value: JSON choices, or the assistant's text."""
+    parsed = parse_structured(text)
+    if isinstance(parsed, (list, dict)):
+        outputs = msg.normalize_output_messages(parsed, finish)
+        if outputs:
+            return outputs
+    return msg.output_from_messages([{"role": "assistant", "content": text}], finish)
+
+
+def _event_attributes(event: Any) -> dict[str, Any]:
+    attributes = dict(getattr(event, "attributes", None) or {})
+    body = attributes.pop("gen_ai.event.content", None)
+    if isinstance(body, str):
+        parsed = parse_json(body)
+        if isinstance(parsed, dict):
+            attributes = {**parsed, **attributes}
+    return attributes
+
+
+def _content_from_events(span: Any, draft: Draft) -> None:
+    """Span events, in the order: operation details, per-message events, 1.26 events."""
+    events = list(span.events or ())
+    if not events:
+        return
+    history: list[dict[str, Any]] = []
+    choices: list[tuple[int, dict[str, Any], Any]] = []
+    prompt_texts: list[str] = []
+    completion_texts: list[str] = []
+    for event in events:
+        name = getattr(event, "name", "")
+        if not name.startswith("gen_ai."):
+            continue
+        attributes = _event_attributes(event)
+        if name == DETAILS_EVENT:
+            apply_details(attributes, draft)
+        elif name in MESSAGE_EVENTS:
+            message = dict(attributes)
+            message.setdefault("role", MESSAGE_EVENTS[name])
+            if MESSAGE_EVENTS[name] == "tool" and "id" in message:
+                message.setdefault("tool_call_id", message.get("id"))
+            history.extend(msg.normalize_message(message))
+        elif name == CHOICE_EVENT:
+            message = parse_structured(attributes.get("message"))
+            message = dict(message) if isinstance(message, dict) else {"content": attributes.get("content")}
+            message.setdefault("role", "assistant")
+            if attributes.get("tool_calls") is not None:
+                message["tool_calls"] = attributes.get("tool_calls")
+            converted = msg.normalize_message(message)
+            index = as_int(attributes.get("index"))
+            choices.append((index if index is not None else len(choices), converted[0] if converted else {},
+                            attributes.get("finish_reason")))
+        elif name == PROMPT_EVENT:
+            text = attributes.get("gen_ai.prompt", attributes.get("gen_ai.input.messages"))
+            if text is not None:
+                prompt_texts.append(as_text(text) or "")
+        elif name == COMPLETION_EVENT:
+            text = attributes.get("gen_ai.completion", attributes.get("gen_ai.output.messages"))
+            if text is not None:
+                completion_texts.append(as_text(text) or "")
+    if history:
+        draft.set_default("chat_history", history)
+    if choices:
+        ordered = []
+        for _, message, reason in sorted(choices, key=lambda item: item[0]):
+            message = dict(message)
+            message["finish_reason"] = reason
+            ordered.append(message)
+        draft.set_default("output", msg.output_from_messages(ordered))
+    if prompt_texts and not draft.chat_history:
+        history = []
+        for text in prompt_texts:
+            history.extend(parse_prompt_text(text))
+        draft.set_default("chat_history", history)
+    if completion_texts and not draft.output:
+        if len(completion_texts) == 1:
+            draft.set_default("output", completion_output(completion_texts[0]))
+        else:
+            draft.set_default("output", msg.output_from_messages(
+                [{"role": "assistant", "content": text} for text in completion_texts]))
+
+
+def apply_details(attributes: dict[str, Any], draft: Draft) -> None:
+    """The structured content of an operation-details event or log record."""
+    history = msg.normalize_messages(attributes.get("gen_ai.input.messages"))
+    system = msg.system_message(attributes.get("gen_ai.system_instructions"))
+    if history is not None or system is not None:
+        draft.set_default("chat_history", msg.prepend_system(history or [], system))
+    finish = as_list(attributes.get("gen_ai.response.finish_reasons"))
+    draft.set_default("output", msg.normalize_output_messages(attributes.get("gen_ai.output.messages"), finish))
+    draft.set_default("tools", msg.normalize_tool_definitions(attributes.get("gen_ai.tool.definitions")))
+
+
+def _content_from_indexed(attrs: SpanAttributes, draft: Draft) -> None:
+    """Traceloop < 0.55 and LiteLLM v1: `gen_ai.prompt.N.*` and `gen_ai.completion.N.*`."""
+    prompts = attrs.indexed("gen_ai.prompt.")
+    if prompts and not draft.chat_history:
+        history = []
+        for item in prompts:
+            history.extend(indexed_message(item, "user"))
+        draft.set_default("chat_history", history)
+        attrs.note("inputs.chat_history", "gen_ai.prompt.N.*")
+    completions = attrs.indexed("gen_ai.completion.")
+    if completions and not draft.output:
+        messages = []
+        for item in completions:
+            if not any(key.split(".")[0] in ("content", "role", "tool_calls", "finish_reason", "refusal")
+                       for key in item):
+                continue  # LiteLLM's function_call-only keys are handled by the litellm module
+            converted = indexed_message(item, "assistant")
+            if converted:
+                message = converted[0]
+                message["finish_reason"] = item.get("finish_reason")
+                messages.append(message)
+        if messages:
+            draft.set_default("output", msg.output_from_messages(messages))
+            attrs.note("outputs", "gen_ai.completion.N.*")
+
+
+def indexed_message(item: dict[str, Any], default_role: str) -> list[dict[str, Any]]:
+    """One `gen_ai.prompt.N` slot (keys without the prefix) -> OpenAI messages."""
+    message: dict[str, Any] = {"role": item.get("role") or default_role}
+    content = item.get("content", item.get("user"))
+    if content is None and item.get("refusal") is not None:
+        content = item.get("refusal")
+    message["content"] = content
+    calls = []
+    call_slots: dict[int, dict[str, Any]] = {}
+    for key, value in item.items():
+        if key.startswith("tool_calls."):
+            parts = key.split(".", 2)
+            if len(parts) == 3 and parts[1].isdigit() and int(parts[1]) <= 10_000:
+                call_slots.setdefault(int(parts[1]), {})[parts[2]] = value
+    for index in sorted(call_slots):
+        slot = call_slots[index]
+        calls.append(msg.tool_call(slot.get("id"), slot.get("name"), slot.get("arguments")))
+    if calls:
+        message["tool_calls"] = calls
+    if not is_blank(item.get("tool_call_id")):
+        message["tool_call_id"] = item["tool_call_id"]
+    return msg.normalize_message(message)
+
+
+# ----- response, tool, retrieval, context -------------------------------------------
+def _response(attrs: SpanAttributes, draft: Draft) -> None:
+    response_model = attrs.get("gen_ai.response.model", field="metadata.response_model")
+    if not is_blank(response_model):
+        draft.metadata.setdefault("response_model", str(response_model))
+        draft.config.setdefault("model", str(response_model))
+    response_id = attrs.get("gen_ai.response.id", field="metadata.response_id")
+    if not is_blank(response_id):
+        draft.metadata.setdefault("response_id", str(response_id))
+    finish = as_list(attrs.get("gen_ai.response.finish_reasons", "gen_ai.response.finish_reason"))
+    if finish:
+        draft.metadata.setdefault("finish_reasons", [str(reason) for reason in finish if not is_blank(reason)])
+    for key, name in (("gen_ai.response.time_to_first_chunk", "time_to_first_token_s"),
+                      ("gen_ai.server.time_to_first_token", "time_to_first_token_s")):
+        value = attrs.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            draft.metrics.setdefault(name, value)
+    fingerprint = attrs.get("openai.response.system_fingerprint", "gen_ai.openai.response.system_fingerprint",
+                            "gen_ai.openai.system_fingerprint")
+    if not is_blank(fingerprint):
+        draft.metadata.setdefault("system_fingerprint", str(fingerprint))
+
+
+def _tool(attrs: SpanAttributes, draft: Draft) -> None:
+    name = attrs.get("gen_ai.tool.name", field="config.tool_name")
+    if not is_blank(name):
+        draft.tool_name = draft.tool_name or str(name)
+    description = attrs.get("gen_ai.tool.description")
+    if not is_blank(description):
+        draft.tool_description = draft.tool_description or str(description)
+    call_id = attrs.get("gen_ai.tool.call.id")
+    if not is_blank(call_id):
+        draft.tool_call_id = draft.tool_call_id or str(call_id)
+    arguments = attrs.get("gen_ai.tool.call.arguments", "gen_ai.tool.input", "gen_ai.tool.args",
+                          field="inputs")
+    if arguments is not None:
+        draft.set_default("tool_arguments", parse_structured(arguments))
+    result = attrs.get("gen_ai.tool.call.result", "gen_ai.tool.output", field="outputs.message")
+    if result is not None:
+        draft.set_default("tool_result", parse_structured(result))
+    tool_type = attrs.get("gen_ai.tool.type")
+    if not is_blank(tool_type):
+        draft.config.setdefault("tool_type", str(tool_type))
+
+
+def _embeddings_and_retrieval(attrs: SpanAttributes, draft: Draft) -> None:
+    dimension = as_int(attrs.get("gen_ai.embeddings.dimension.count"))
+    if dimension is not None:
+        draft.embedding_output = {**(draft.embedding_output or {}), "dimension": dimension}
+    query = attrs.get("gen_ai.retrieval.query.text", "gen_ai.retrieval.query", field="inputs.query")
+    if query is not None:
+        draft.set_default("query", query)
+    documents = attrs.get("gen_ai.retrieval.documents", field="outputs.documents")
+    if documents is not None:
+        parsed = parse_structured(documents)
+        draft.set_default("documents", parsed if isinstance(parsed, list) else [parsed])
+    data_source = attrs.get("gen_ai.data_source.id")
+    if not is_blank(data_source):
+        draft.config.setdefault("data_source_id", str(data_source))
+
+
+def _context(attrs: SpanAttributes, draft: Draft) -> None:
+    user = attrs.get(*USER_KEYS, field="user_properties.user_id")
+    if not is_blank(user):
+        draft.user_properties.setdefault("user_id", str(user))
+    for key in ("gen_ai.agent.name", "gen_ai.agent.id", "gen_ai.agent.description", "gen_ai.workflow.name"):
+        value = attrs.get(key)
+        if not is_blank(value):
+            draft.metadata.setdefault(key.removeprefix("gen_ai.").replace(".", "_"), value)

@@ -1,0 +1,254 @@
+"""Turn one finished span into one HoneyHive event.
+
+Pipeline: event type (SPEC §5) -> conventions fill a Draft (GenAI first, then the
+family-specific modules) -> usage -> shape by type -> common fields (ids, times, error,
+`metadata.otel`, unconsumed attributes). A convention that fails on hostile input leaves
+a partial event and a `metadata.mapping_errors` note; mapping never raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..event import Event
+from ..ids import event_id_for
+from ..sessions import SessionResolver
+from . import event_type, genai, litellm, openinference, openlit, traceloop, usage
+from .attributes import SpanAttributes
+from .draft import Draft
+from .limits import bound_event
+from .shape import shape
+from .values import is_blank, to_jsonable
+
+_logger = logging.getLogger(__name__)
+
+# Applied in this order: GenAI is the base that the families refine.
+APPLY_ORDER = (genai, openinference, openlit, traceloop, litellm)
+# The convention named in metadata.otel.convention: the most specific family that applies.
+NAMING_ORDER = (litellm, openinference, openlit, traceloop, genai)
+
+MAX_EXTRA_EVENTS = 32
+MAX_STACKTRACE_CHARS = 8_000
+
+
+@dataclass
+class MappingOptions:
+    """How spans are mapped; `source=None` means: from the span's environment, else production."""
+
+    source: str | None = None
+    debug: bool = False
+    capture_content: bool = True
+    max_value_chars: int = 4_000_000
+
+
+class SpanMapper:
+    """Maps spans to events; holds only the session resolver's bounded state."""
+
+    def __init__(self, options: MappingOptions | None = None, sessions: SessionResolver | None = None) -> None:
+        self.options = options or MappingOptions()
+        self.sessions = sessions or SessionResolver()
+
+    def map(self, span: Any) -> Event:
+        try:
+            return self._map(span)
+        except Exception as error:  # noqa: BLE001 - never raise into the exporter
+            _logger.debug("mapping failed for a span", exc_info=True)
+            return self._fallback(span, error)
+
+    # ------------------------------------------------------------------------------
+    def _map(self, span: Any) -> Event:
+        attrs = SpanAttributes(span.attributes, debug=self.options.debug)
+        scope = getattr(span, "instrumentation_scope", None)
+        scope_name = getattr(scope, "name", "") or ""
+        is_litellm_request = litellm.is_request_span(attrs, span)
+        draft = Draft(event_type=event_type.decide(attrs, is_litellm_request), event_name=str(span.name or "span"))
+        errors: list[str] = []
+        convention = next((m.CONVENTION for m in NAMING_ORDER if _safe_applies(m, attrs, span)), "otel")
+        draft.convention = convention
+        for module in APPLY_ORDER:
+            if not _safe_applies(module, attrs, span):
+                continue
+            try:
+                module.apply(attrs, span, draft)
+            except Exception as error:  # noqa: BLE001 - partial event beats no event
+                errors.append(f"{module.CONVENTION}: {type(error).__name__}")
+        for field, value in usage.read_usage(attrs).items():
+            draft.metadata.setdefault(field, value)
+        if draft.event_type == event_type.MODEL:
+            usage.complete_total(draft.metadata)
+        inputs, outputs = shape(draft)
+        start_ms, end_ms = _times(span)
+        trace_id, span_id = span.context.trace_id, span.context.span_id
+        source = self._source(attrs, span)
+        session = self.sessions.resolve(attrs, draft, trace_id, source, start_ms)
+        parent = span.parent
+        parent_span_id = parent.span_id if parent is not None and parent.span_id else None
+        event = Event(
+            event_id=event_id_for(trace_id, span_id),
+            session_id=session.session_id,
+            parent_id=event_id_for(trace_id, parent_span_id) if parent_span_id else session.session_id,
+            event_type=draft.event_type,
+            event_name=draft.event_name,
+            source=source,
+            start_time=start_ms,
+            end_time=end_ms,
+            duration=round(end_ms - start_ms, 3),
+            error=_error(attrs, span) or draft.error,
+            inputs=inputs,
+            outputs=outputs,
+            config=draft.config,
+            metadata=draft.metadata,
+            metrics=draft.metrics,
+            user_properties={**session.user_properties, **draft.user_properties},
+            feedback=draft.feedback,
+            trace_id=trace_id,
+            span_id=span_id,
+            parent_span_id=parent_span_id,
+            parent_is_remote=bool(parent is not None and parent.is_remote),
+            session=session,
+            convention=convention,
+        )
+        _honeyhive_buckets(attrs, event)
+        event.metadata["otel"] = _otel_metadata(span, scope, scope_name, convention, parent_span_id)
+        extra_events = _extra_events(span)
+        if extra_events:
+            event.metadata["otel"]["events"] = extra_events
+        if errors:
+            event.metadata["mapping_errors"] = errors
+        unconsumed = {key: value for key, value in attrs.unconsumed()}
+        if unconsumed:
+            event.metadata["attributes"] = unconsumed
+        if self.options.debug and attrs.sources:
+            event.metadata["otel"]["sources"] = dict(attrs.sources)
+        return bound_event(event, self.options.max_value_chars)
+
+    def _source(self, attrs: SpanAttributes, span: Any) -> str:
+        explicit = attrs.get("honeyhive.source", "honeyhive_source")
+        if not is_blank(explicit):
+            return str(explicit)
+        if self.options.source:
+            return self.options.source
+        resource = getattr(getattr(span, "resource", None), "attributes", None) or {}
+        for key in ("deployment.environment.name", "deployment.environment"):
+            value = attrs.peek(key) if attrs.has(key) else resource.get(key)
+            if not is_blank(value):
+                return str(value)
+        return "production"
+
+    def _fallback(self, span: Any, error: Exception) -> Event:
+        """A minimal, valid event for a span the full mapping could not handle."""
+        try:
+            trace_id, span_id = span.context.trace_id, span.context.span_id
+        except Exception:  # noqa: BLE001
+            trace_id, span_id = 0, 0
+        start_ms, end_ms = _times(span)
+        session_id = self.sessions.default_session_id
+        parent = getattr(span, "parent", None)
+        parent_span_id = getattr(parent, "span_id", None) if parent is not None else None
+        source = self.options.source or "production"
+        from ..event import SessionInfo
+
+        return Event(
+            event_id=event_id_for(trace_id, span_id), session_id=session_id,
+            parent_id=event_id_for(trace_id, parent_span_id) if parent_span_id else session_id,
+            event_type="chain", event_name=str(getattr(span, "name", "span") or "span")[:1000], source=source,
+            start_time=start_ms, end_time=end_ms, duration=round(end_ms - start_ms, 3),
+            metadata={"mapping_errors": [f"mapper: {type(error).__name__}"]},
+            trace_id=trace_id, span_id=span_id, parent_span_id=parent_span_id,
+            session=SessionInfo(session_id, self.sessions.session_name, source, start_ms),
+        )
+
+
+def _safe_applies(module: Any, attrs: SpanAttributes, span: Any) -> bool:
+    try:
+        return bool(module.applies(attrs, span))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _times(span: Any) -> tuple[float, float]:
+    """Start and end in epoch milliseconds; a span without an end time gets a zero duration."""
+    start = getattr(span, "start_time", None)
+    end = getattr(span, "end_time", None)
+    if not isinstance(start, int) or start <= 0:
+        start = end if isinstance(end, int) and end > 0 else time.time_ns()
+    if not isinstance(end, int) or end < start:
+        end = start
+    return start / 1e6, end / 1e6
+
+
+def _error(attrs: SpanAttributes, span: Any) -> str | None:
+    """`"<ExceptionType>: <message>"` from the exception event, else the status, else error.type."""
+    for event in span.events or ():
+        if getattr(event, "name", "") == "exception":
+            attributes = event.attributes or {}
+            kind = attributes.get("exception.type") or "Exception"
+            message = attributes.get("exception.message") or ""
+            return f"{kind}: {message}" if message else str(kind)
+    status = getattr(span, "status", None)
+    status_code = getattr(getattr(status, "status_code", None), "name", "")
+    error_type = attrs.peek("error.type")
+    if status_code == "ERROR":
+        description = getattr(status, "description", None)
+        kind = str(error_type) if not is_blank(error_type) else "Error"
+        if error_type is not None:
+            attrs.consume("error.type")
+        return f"{kind}: {description}" if description else kind
+    return None
+
+
+def _honeyhive_buckets(attrs: SpanAttributes, event: Event) -> None:
+    """HoneyHive-native `honeyhive_<bucket>.<path>` attributes land in their bucket, nested."""
+    for bucket in ("inputs", "outputs", "config", "metadata", "metrics", "feedback", "user_properties"):
+        for prefix in (f"honeyhive_{bucket}.", f"honeyhive.{bucket}."):
+            for path, value in attrs.prefixed(prefix).items():
+                target = getattr(event, bucket)
+                parts = [part for part in path.split(".") if part]
+                for part in parts[:-1]:
+                    nxt = target.get(part)
+                    if not isinstance(nxt, dict):
+                        nxt = target[part] = {}
+                    target = nxt
+                if parts:
+                    target[parts[-1]] = to_jsonable(value)
+    user_id = attrs.get("honeyhive.user_id", "honeyhive_user_id")
+    if not is_blank(user_id):
+        event.user_properties["user_id"] = str(user_id)
+    name = attrs.get("honeyhive.event_name", "honeyhive_event_name")
+    if not is_blank(name):
+        event.event_name = str(name)
+
+
+def _otel_metadata(span: Any, scope: Any, scope_name: str, convention: str, parent_span_id: int | None) -> dict:
+    context = span.context
+    otel: dict[str, Any] = {
+        "scope": {"name": scope_name, "version": getattr(scope, "version", None) or ""},
+        "convention": convention,
+        "trace_id": f"{context.trace_id:032x}",
+        "span_id": f"{context.span_id:016x}",
+        "kind": getattr(getattr(span, "kind", None), "name", "INTERNAL"),
+    }
+    if parent_span_id:
+        otel["parent_span_id"] = f"{parent_span_id:016x}"
+    resource = getattr(getattr(span, "resource", None), "attributes", None) or {}
+    service = resource.get("service.name")
+    if not is_blank(service):
+        otel["service_name"] = str(service)
+    return otel
+
+
+def _extra_events(span: Any) -> list[dict[str, Any]]:
+    """Span events no convention consumed (not gen_ai.*, not exception), bounded."""
+    extra = []
+    for event in span.events or ():
+        name = getattr(event, "name", "")
+        if name.startswith("gen_ai.") or name == "exception":
+            continue
+        if len(extra) >= MAX_EXTRA_EVENTS:
+            break
+        extra.append({"name": name, "time": (event.timestamp or 0) / 1e6,
+                      "attributes": to_jsonable(dict(event.attributes or {}))})
+    return extra

@@ -1,0 +1,298 @@
+"""One normaliser for chat content: every convention's messages become OpenAI chat messages.
+
+Target shapes (SPEC §3): `{"role", "content"}`, plus `tool_calls` =
+`[{"id", "type": "function", "function": {"name", "arguments": <JSON string>}}]` on
+assistant messages and `tool_call_id` on tool messages. Text parts are joined into one
+string; other parts are kept as OpenAI content parts; unknown part types are kept as-is.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .values import as_text, is_blank, parse_json, parse_structured, to_jsonable
+
+_ROLE_ALIASES = {"human": "user", "ai": "assistant", "model": "assistant", "bot": "assistant",
+                 "developer": "system", "function": "tool"}
+
+# OTel finish reasons -> OpenAI's spelling.
+_FINISH_ALIASES = {"tool_call": "tool_calls", "function_call": "tool_calls", "end_turn": "stop",
+                   "max_tokens": "length", "stop_sequence": "stop", "tool_use": "tool_calls"}
+
+
+def normalize_role(role: Any) -> str:
+    text = str(role).strip().lower() if not is_blank(role) else "user"
+    return _ROLE_ALIASES.get(text, text)
+
+
+def normalize_finish_reason(reason: Any) -> str | None:
+    if is_blank(reason):
+        return None
+    text = str(reason).strip()
+    return _FINISH_ALIASES.get(text.lower(), text)
+
+
+def arguments_json(arguments: Any) -> str:
+    """Tool-call arguments as exactly one JSON encoding (never a JSON string of a JSON string)."""
+    if arguments is None:
+        return "{}"
+    if isinstance(arguments, str):
+        parsed = parse_json(arguments)
+        if parsed is arguments:
+            return arguments  # not JSON: keep what the model produced
+        return json.dumps(to_jsonable(parsed), ensure_ascii=False)
+    return json.dumps(to_jsonable(arguments), ensure_ascii=False)
+
+
+def tool_call(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
+    """An OpenAI tool call; id and name are strings (empty when the emitter gave none)."""
+    return {
+        "id": "" if is_blank(call_id) else str(call_id),
+        "type": "function",
+        "function": {"name": "" if is_blank(name) else str(name), "arguments": arguments_json(arguments)},
+    }
+
+
+def normalize_tool_calls(calls: Any) -> list[dict[str, Any]]:
+    """Tool calls in OpenAI, OTel-part, flat or Anthropic form -> OpenAI form."""
+    calls = parse_structured(calls) if isinstance(calls, str) else calls
+    if isinstance(calls, dict):
+        calls = [calls]
+    if not isinstance(calls, list):
+        return []
+    result = []
+    for call in calls:
+        if not isinstance(call, dict):
+            continue
+        function = call.get("function") if isinstance(call.get("function"), dict) else {}
+        name = function.get("name", call.get("name"))
+        arguments = function.get("arguments", call.get("arguments", call.get("input", call.get("args"))))
+        result.append(tool_call(call.get("id", call.get("tool_call_id")), name, arguments))
+    return result
+
+
+def _content_part(part: dict[str, Any]) -> dict[str, Any]:
+    """A non-text OTel part as an OpenAI content part; unknown types are kept unchanged."""
+    kind = part.get("type")
+    modality = part.get("modality")
+    mime = part.get("mime_type")
+    if kind == "uri" and modality == "image":
+        return {"type": "image_url", "image_url": {"url": part.get("uri")}}
+    if kind == "blob" and modality == "image":
+        return {"type": "image_url",
+                "image_url": {"url": f"data:{mime or 'image/png'};base64,{part.get('content', '')}"}}
+    if kind == "blob" and modality == "audio":
+        audio_format = (mime or "audio/wav").split("/")[-1]
+        return {"type": "input_audio", "input_audio": {"data": part.get("content", ""), "format": audio_format}}
+    if kind == "file":
+        return {"type": "file", "file": {"file_id": part.get("file_id"), **({"mime_type": mime} if mime else {})}}
+    return to_jsonable(part)
+
+
+def _join_text(texts: list[str]) -> str:
+    return "\n".join(texts)
+
+
+def _from_parts(role: str, parts: list[Any], extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """An OTel `{role, parts}` message -> one OpenAI message (or one per tool response)."""
+    texts: list[str] = []
+    content_parts: list[dict[str, Any]] = []
+    tool_calls: list[dict[str, Any]] = []
+    reasoning: list[str] = []
+    responses: list[dict[str, Any]] = []
+    for part in parts:
+        if isinstance(part, str):
+            texts.append(part)
+            content_parts.append({"type": "text", "text": part})
+            continue
+        if not isinstance(part, dict):
+            continue
+        kind = part.get("type")
+        if kind == "text" or (kind is None and "content" in part):
+            text = as_text(part.get("content")) or ""
+            texts.append(text)
+            content_parts.append({"type": "text", "text": text})
+        elif kind == "tool_call":
+            tool_calls.append(tool_call(part.get("id"), part.get("name"), part.get("arguments")))
+        elif kind == "tool_call_response":
+            responses.append({"role": "tool", "tool_call_id": "" if is_blank(part.get("id")) else str(part["id"]),
+                              "content": as_text(part.get("response")) or ""})
+        elif kind == "reasoning":
+            reasoning.append(as_text(part.get("content")) or "")
+        else:
+            content_parts.append(_content_part(part))
+    messages: list[dict[str, Any]] = []
+    if responses and not texts and not tool_calls and len(content_parts) == 0:
+        return responses
+    message: dict[str, Any] = {"role": role}
+    if len(content_parts) == len(texts):
+        message["content"] = _join_text(texts) if texts else ("" if not tool_calls else None)
+    else:
+        message["content"] = content_parts
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    if reasoning:
+        message["reasoning_content"] = _join_text(reasoning)
+    message.update(extra)
+    messages.append(message)
+    messages.extend(responses)
+    return messages
+
+
+def _content_value(content: Any) -> Any:
+    """OpenAI-style content: strings stay, lists of parts are normalised, structures kept."""
+    if isinstance(content, list):
+        texts = []
+        parts = []
+        for part in content:
+            if isinstance(part, dict) and part.get("type") == "text":
+                text = as_text(part.get("text", part.get("content"))) or ""
+                texts.append(text)
+                parts.append({"type": "text", "text": text})
+            elif isinstance(part, str):
+                texts.append(part)
+                parts.append({"type": "text", "text": part})
+            else:
+                parts.append(to_jsonable(part))
+        return _join_text(texts) if len(texts) == len(parts) else parts
+    if content is None or isinstance(content, str):
+        return content
+    return to_jsonable(content)
+
+
+def normalize_message(message: Any) -> list[dict[str, Any]]:
+    """Any single chat message -> a list of OpenAI messages (usually one)."""
+    if isinstance(message, str):
+        return [{"role": "user", "content": message}]
+    if not isinstance(message, dict):
+        return []
+    role = normalize_role(message.get("role"))
+    extra: dict[str, Any] = {}
+    if not is_blank(message.get("name")):
+        extra["name"] = str(message["name"])
+    parts = message.get("parts")
+    if isinstance(parts, list):
+        return _from_parts(role, parts, extra)
+    result: dict[str, Any] = {"role": role, "content": _content_value(parse_json(message.get("content")))}
+    calls = message.get("tool_calls")
+    if calls:
+        normalized = normalize_tool_calls(calls)
+        if normalized:
+            result["tool_calls"] = normalized
+    call_id = message.get("tool_call_id", message.get("id") if role == "tool" else None)
+    if not is_blank(call_id):
+        result["tool_call_id"] = str(call_id)
+    if not is_blank(message.get("reasoning_content")):
+        result["reasoning_content"] = as_text(message["reasoning_content"])
+    result.update(extra)
+    return [result]
+
+
+def normalize_messages(value: Any) -> list[dict[str, Any]] | None:
+    """A list of messages (JSON string, list, or one message) -> OpenAI chat history."""
+    value = parse_structured(value) if isinstance(value, str) else value
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = value.get("messages", [value])
+    if not isinstance(value, list):
+        return None
+    history: list[dict[str, Any]] = []
+    for message in value:
+        history.extend(normalize_message(message))
+    return history
+
+
+def system_message(instructions: Any) -> dict[str, Any] | None:
+    """`gen_ai.system_instructions` (parts, text, or a JSON string of either) -> a system message."""
+    value = parse_structured(instructions) if isinstance(instructions, str) else instructions
+    if is_blank(value):
+        return None
+    if isinstance(value, str):
+        return {"role": "system", "content": value}
+    if isinstance(value, dict):
+        value = [value]
+    if isinstance(value, list):
+        converted = _from_parts("system", value, {})
+        return converted[0] if converted else None
+    return {"role": "system", "content": as_text(value)}
+
+
+def prepend_system(history: list[dict[str, Any]], system: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Add the system instructions first unless the history already carries that text."""
+    if system is None:
+        return history
+    for message in history:
+        if message.get("role") == "system" and message.get("content") == system.get("content"):
+            return history
+    return [system, *history]
+
+
+def output_from_messages(messages: list[dict[str, Any]], finish_reasons: list[Any] | None = None) -> dict[str, Any]:
+    """Output messages (one per choice) -> `outputs` per SPEC §3."""
+    choices = []
+    for index, message in enumerate(messages):
+        choice = {"role": message.get("role") or "assistant", "content": message.get("content")}
+        if message.get("tool_calls"):
+            choice["tool_calls"] = message["tool_calls"]
+        if message.get("reasoning_content"):
+            choice["reasoning_content"] = message["reasoning_content"]
+        reason = message.get("finish_reason")
+        if reason is None and finish_reasons and index < len(finish_reasons):
+            reason = finish_reasons[index]
+        choice["finish_reason"] = normalize_finish_reason(reason)
+        choices.append(choice)
+    if not choices:
+        return {}
+    outputs = dict(choices[0])
+    if len(choices) > 1:
+        outputs["choices"] = choices
+    return outputs
+
+
+def normalize_output_messages(value: Any, finish_reasons: list[Any] | None = None) -> dict[str, Any] | None:
+    """`gen_ai.output.messages`-like value -> outputs, keeping each choice's finish_reason."""
+    parsed = parse_structured(value) if isinstance(value, str) else value
+    if isinstance(parsed, dict):
+        parsed = [parsed]
+    if not isinstance(parsed, list):
+        return None
+    messages = []
+    for raw in parsed:
+        converted = normalize_message(raw)
+        if not converted:
+            continue
+        message = converted[0]
+        if isinstance(raw, dict) and raw.get("finish_reason") is not None:
+            message["finish_reason"] = raw.get("finish_reason")
+        messages.append(message)
+    return output_from_messages(messages, finish_reasons) if messages else None
+
+
+def normalize_tool_definitions(value: Any) -> list[dict[str, Any]] | None:
+    """Tool definitions in OTel, OpenAI, Anthropic or flat form -> OpenAI function tools."""
+    value = parse_structured(value) if isinstance(value, str) else value
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        return None
+    tools = []
+    for item in value:
+        item = parse_structured(item) if isinstance(item, str) else item
+        if not isinstance(item, dict):
+            continue
+        function = item.get("function") if isinstance(item.get("function"), dict) else item
+        name = function.get("name")
+        if is_blank(name):
+            tools.append(to_jsonable(item))
+            continue
+        definition: dict[str, Any] = {"name": str(name)}
+        if not is_blank(function.get("description")):
+            definition["description"] = str(function["description"])
+        parameters = function.get("parameters", function.get("input_schema"))
+        if parameters is not None:
+            definition["parameters"] = to_jsonable(parse_structured(parameters))
+        tool_type = item.get("type") if not is_blank(item.get("type")) else "function"
+        tools.append({"type": tool_type, "function": definition})
+    return tools

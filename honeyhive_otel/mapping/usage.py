@@ -1,0 +1,93 @@
+"""Token usage and cost, under one name each, whatever convention reported them.
+
+Rules (documented in the README):
+- `prompt_tokens` counts every input token, cached ones included (OpenAI and OTel
+  semantics); `cache_read_tokens` and `cache_write_tokens` are a breakdown of it, never
+  added to it. `completion_tokens` includes `reasoning_tokens` likewise.
+- Zero is a value and is kept. `total_tokens` is computed when the emitter gave none.
+- An emitter's own cost (USD) is accepted as the cost; nothing is re-priced here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .attributes import SpanAttributes
+from .values import as_float, as_int
+
+# Field -> attribute names, highest priority first, across every convention.
+TOKEN_SOURCES: dict[str, tuple[str, ...]] = {
+    "prompt_tokens": (
+        "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt",
+        "llm.usage.prompt_tokens",
+    ),
+    "completion_tokens": (
+        "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion",
+        "llm.usage.completion_tokens",
+    ),
+    "total_tokens": ("llm.token_count.total", "gen_ai.usage.total_tokens", "llm.usage.total_tokens"),
+    "cache_read_tokens": (
+        "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
+        "llm.token_count.prompt_details.cache_read", "gen_ai.usage.prompt_tokens_details.cached_tokens",
+    ),
+    "cache_write_tokens": (
+        "gen_ai.usage.cache_write.input_tokens", "gen_ai.usage.cache_creation.input_tokens",
+        "gen_ai.usage.cache_creation_input_tokens", "llm.token_count.prompt_details.cache_write",
+        "gen_ai.usage.prompt_tokens_details.cache_creation_tokens",
+    ),
+    "reasoning_tokens": (
+        "gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens",
+        "llm.token_count.completion_details.reasoning", "gen_ai.usage.completion_tokens_details.reasoning_tokens",
+        "llm.usage.reasoning_tokens",
+    ),
+}
+
+COST_SOURCES: tuple[str, ...] = (
+    "llm.cost.total", "gen_ai.usage.cost", "gen_ai.cost.total_cost", "litellm.cost.total", "operation.cost",
+)
+
+USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "cache_read_tokens",
+                "cache_write_tokens", "reasoning_tokens")
+
+
+def read_usage(attrs: SpanAttributes) -> dict[str, Any]:
+    """Usage and cost found on the span, as `metadata` fields."""
+    usage: dict[str, Any] = {}
+    for field, keys in TOKEN_SOURCES.items():
+        for key in keys:
+            if attrs.has(key):
+                attrs.consume(key)
+                if field not in usage:
+                    value = as_int(attrs.peek(key))
+                    if value is not None and value >= 0:
+                        usage[field] = value
+                        attrs.note(f"metadata.{field}", key)
+    complete_total(usage)
+    for key in COST_SOURCES:
+        if attrs.has(key):
+            attrs.consume(key)
+            if "cost" not in usage:
+                cost = as_float(attrs.peek(key))
+                if cost is not None and cost >= 0:
+                    usage["cost"] = cost
+                    attrs.note("metadata.cost", key)
+    return usage
+
+
+def complete_total(usage: dict[str, Any]) -> None:
+    """Compute `total_tokens` from prompt and completion when it is missing."""
+    if "total_tokens" not in usage and ("prompt_tokens" in usage or "completion_tokens" in usage):
+        usage["total_tokens"] = usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
+
+
+def has_usage(metadata: dict[str, Any]) -> bool:
+    return any(field in metadata for field in USAGE_FIELDS) or "cost" in metadata
+
+
+def strip_usage(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Remove usage and cost from `metadata`, returning what was removed."""
+    removed = {}
+    for field in (*USAGE_FIELDS, "cost"):
+        if field in metadata:
+            removed[field] = metadata.pop(field)
+    return removed

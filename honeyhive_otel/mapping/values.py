@@ -1,0 +1,221 @@
+"""Decode attribute values once, and make any value safe to send as JSON.
+
+Instrumentors put structured data into string attributes in three ways: JSON, JSON inside
+JSON (double-encoded), and Python `repr` strings (LiteLLM's `metadata.*`, old OpenLIT).
+Everything here is bounded: hostile input must cost bounded time and memory.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+# Above these sizes a string is not parsed as structure: it is kept as text.
+MAX_PARSE_CHARS = 8_000_000
+MAX_REPR_PARSE_CHARS = 200_000
+MAX_DEPTH = 64
+
+_JSON_OPENERS = ("{", "[", '"')
+
+
+def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """True when a decoded structure nests deeper than `limit` (iterative, no recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
+def parse_json(text: Any) -> Any:
+    """Parse a JSON string; return the input unchanged when it is not JSON.
+
+    A JSON string whose decoded value is itself a JSON object or array encoded as a string
+    (double encoding) is decoded once more, never further.
+    """
+    if not isinstance(text, str):
+        return text
+    stripped = text.strip()
+    if not stripped or stripped[0] not in _JSON_OPENERS or len(stripped) > MAX_PARSE_CHARS:
+        return text
+    try:
+        value = json.loads(stripped)
+    except (ValueError, RecursionError):
+        return text
+    if isinstance(value, str):
+        inner = value.strip()
+        if inner[:1] in ("{", "["):
+            try:
+                value = json.loads(inner)
+            except (ValueError, RecursionError):
+                return value
+    if _too_deep(value):
+        return text
+    return value
+
+
+def parse_repr(text: Any) -> Any:
+    """Parse a Python literal `repr` string safely (never `eval`); fall back to JSON, then text."""
+    if not isinstance(text, str):
+        return text
+    stripped = text.strip()
+    if not stripped:
+        return None
+    if stripped[0] not in "{[(\"'" and stripped not in ("None", "True", "False"):
+        return parse_json(text) if stripped[0] in _JSON_OPENERS else text
+    parsed = parse_json(text)
+    if parsed is not text:
+        return parsed
+    if len(stripped) > MAX_REPR_PARSE_CHARS:
+        return text
+    try:
+        value = ast.literal_eval(stripped)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+    if _too_deep(value):
+        return text
+    return to_jsonable(value)
+
+
+def parse_structured(value: Any) -> Any:
+    """JSON first, then Python repr: for attributes whose emitters disagree on the encoding."""
+    parsed = parse_json(value)
+    if parsed is value and isinstance(value, str):
+        return parse_repr(value)
+    return parsed
+
+
+def is_blank(value: Any) -> bool:
+    """Instrumentors write '' or None for "absent"; treat both as missing."""
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def to_jsonable(value: Any, *, max_depth: int = MAX_DEPTH, _depth: int = 0, _seen: set[int] | None = None) -> Any:
+    """Convert any value into something `json.dumps(..., allow_nan=False)` accepts.
+
+    Tuples become lists, NaN/Inf become strings, bytes are decoded with replacement, keys
+    become strings, cycles and over-deep nesting are cut with a marker, and objects of other
+    types become their `repr` (bounded).
+    """
+    if value is None or isinstance(value, (bool, int, str)):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63:
+            return str(value)
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", errors="replace")
+    if _depth >= max_depth:
+        return "[max depth]"
+    seen = _seen if _seen is not None else set()
+    if isinstance(value, (Mapping, Sequence, set, frozenset)):
+        marker = id(value)
+        if marker in seen:
+            return "[cycle]"
+        seen.add(marker)
+        try:
+            if isinstance(value, Mapping):
+                return {
+                    _key(k): to_jsonable(v, max_depth=max_depth, _depth=_depth + 1, _seen=seen)
+                    for k, v in list(value.items())
+                }
+            return [to_jsonable(v, max_depth=max_depth, _depth=_depth + 1, _seen=seen) for v in list(value)]
+        finally:
+            seen.discard(marker)
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a hostile __repr__ must not break the export
+        text = f"<{type(value).__name__}>"
+    return text[:10_000]
+
+
+def _key(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, (bytes, bytearray)):
+        return bytes(key).decode("utf-8", errors="replace")
+    return str(to_jsonable(key))
+
+
+def as_int(value: Any) -> int | None:
+    """An integer token count from an int, a numeric string or a float; None otherwise."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        return int(number) if math.isfinite(number) else None
+    return None
+
+
+def as_float(value: Any) -> float | None:
+    """A finite float from a number or numeric string; None otherwise."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def as_bool(value: Any) -> bool | None:
+    """A boolean from a bool or the strings LiteLLM and others write ('True', 'false', '1')."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+    if isinstance(value, int):
+        return bool(value)
+    return None
+
+
+def as_list(value: Any) -> list[Any] | None:
+    """A list from a sequence attribute, a JSON array string, or a single scalar."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    parsed = parse_structured(value) if isinstance(value, str) else value
+    if isinstance(parsed, list):
+        return parsed
+    if isinstance(parsed, str) and parsed.strip() == "":
+        return None
+    return [parsed]
+
+
+def as_text(value: Any) -> str | None:
+    """A string form of a content value: strings as-is, structures as compact JSON."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(to_jsonable(value), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return str(value)

@@ -142,8 +142,9 @@ class HoneyHiveSpanExporter(SpanExporter):
         lost = len(failed) + (len(events) - len(sendable))
         if failed:
             self.stats.drop("export_failed", len(failed))
-            self._log.warning("export_failed", "honeyhive-otel dropped %d events after retries (%s)",
-                              len(failed), self.stats.last_error or "unknown error")
+            if not self.transport.auth_failed:  # a rejected key was already logged, once
+                self._log.warning("export_failed", "honeyhive-otel dropped %d events: %s",
+                                  len(failed), self.stats.last_error or "unknown error")
         return lost == 0
 
     def _encode(self, event: Event) -> bytes | None:

@@ -7,6 +7,7 @@ and at span end a queue put into the SDK's `BatchSpanProcessor` (which honours t
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any
@@ -30,7 +31,7 @@ class HoneyHiveSpanProcessor(SpanProcessor):
         if span_processor is None:
             if exporter is None:
                 raise ValueError("HoneyHiveSpanProcessor needs an exporter or a span_processor")
-            span_processor = BatchSpanProcessor(exporter)
+            span_processor = _batch_processor(exporter)
         self.exporter = exporter
         self.inner = span_processor
         self.stats = stats or getattr(exporter, "stats", None) or ExportStats()
@@ -80,6 +81,8 @@ class HoneyHiveSpanProcessor(SpanProcessor):
         done = threading.Event()
         result: list[bool] = [False]
 
+        dropped_before = self.stats.dropped_total
+
         def flush() -> None:
             try:
                 ok = self.inner.force_flush(timeout_millis)
@@ -96,7 +99,7 @@ class HoneyHiveSpanProcessor(SpanProcessor):
         if not done.wait(max(0.0, deadline - time.monotonic())):
             self._log.warning("flush_timeout", "honeyhive-otel force_flush timed out after %d ms", timeout_millis)
             return False
-        return result[0]
+        return result[0] and self.stats.dropped_total == dropped_before
 
     # ----- enrichment ---------------------------------------------------------------
     def _stamp_baggage(self, span: Span, parent_context: Context | None) -> None:
@@ -109,6 +112,35 @@ class HoneyHiveSpanProcessor(SpanProcessor):
             if value:
                 span.set_attribute(BAGGAGE_SESSION_KEY, str(value))
                 return
+
+
+def _env_int(name: str) -> int | None:
+    value = os.environ.get(name, "").strip()
+    try:
+        return int(float(value)) if value else None
+    except ValueError:
+        logger.warning("ignoring %s=%r: not a number", name, value)
+        return None
+
+
+def _batch_processor(exporter: SpanExporter) -> BatchSpanProcessor:
+    """The SDK's BatchSpanProcessor with the OTEL_BSP_* variables, made consistent.
+
+    The SDK raises when the batch size exceeds the queue size (for example only
+    OTEL_BSP_MAX_QUEUE_SIZE=64 set); a misconfiguration must not crash the application,
+    so the batch size is clamped to the queue size.
+    """
+    queue = _env_int("OTEL_BSP_MAX_QUEUE_SIZE")
+    queue = queue if queue and queue > 0 else 2048
+    batch = _env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")
+    batch = min(batch if batch and batch > 0 else 512, queue)
+    delay = _env_int("OTEL_BSP_SCHEDULE_DELAY")
+    timeout = _env_int("OTEL_BSP_EXPORT_TIMEOUT")
+    return BatchSpanProcessor(
+        exporter, max_queue_size=queue, max_export_batch_size=batch,
+        schedule_delay_millis=delay if delay is not None and delay >= 0 else 5000,
+        export_timeout_millis=timeout if timeout is not None and timeout >= 0 else 30000,
+    )
 
 
 def _bsp_queue(processor: Any) -> Any:

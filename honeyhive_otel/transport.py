@@ -82,6 +82,7 @@ class HoneyHiveTransport:
         self.stats = stats or ExportStats()
         self._log = RateLimitedLog()
         self._stop = threading.Event()
+        self.auth_failed = False
         self._http = requests.Session()
         self._http.verify = self.options.verify
         self._http.trust_env = True  # REQUESTS_CA_BUNDLE, proxies
@@ -227,19 +228,19 @@ class HoneyHiveTransport:
         return delay
 
     def _report(self, outcome: _Outcome, what: str) -> None:
+        """Record why a request failed; only a rejected key is logged here (once, ever)."""
         if outcome.status in (401, 403):
             message = (f"HoneyHive rejected the API key ({outcome.status}) while sending {what}; "
                        "check HONEYHIVE_API_KEY and the server URL. Not retrying.")
             self._log.once(f"auth-{outcome.status}", message)
+            self.auth_failed = True
         elif outcome.status is not None and not outcome.retryable:
             detail = ""
             if isinstance(outcome.body, dict):
                 detail = str(outcome.body.get("error") or outcome.body.get("message") or "")[:300]
             message = f"HoneyHive answered {outcome.status} to {what}: {detail}".rstrip(": ")
-            self._log.warning(f"status-{outcome.status}", message)
         else:
             message = f"HoneyHive unreachable while sending {what}: {outcome.error or outcome.status}"
-            self._log.warning("transient", message)
         self.stats.error(message)
 
 

@@ -41,6 +41,8 @@ class Draft:
     user_properties: dict[str, Any] = field(default_factory=dict)
     feedback: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    # "absorb": the span only adds detail to its parent (LiteLLM's raw request span), no own event.
+    disposition: str = "emit"
     # Session hints found on the span (resolved by sessions.py).
     session_id: Any = None
     session_name: str | None = None

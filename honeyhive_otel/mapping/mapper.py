@@ -110,6 +110,7 @@ class SpanMapper:
             parent_is_remote=bool(parent is not None and parent.is_remote),
             session=session,
             convention=convention,
+            disposition=draft.disposition,
         )
         _honeyhive_buckets(attrs, event)
         event.metadata["otel"] = _otel_metadata(span, scope, scope_name, convention, parent_span_id)

@@ -1,18 +1,692 @@
-"""openinference convention (placeholder until its module lands)."""
+"""OpenInference (`openinference.span.kind`, `llm.*`, `input.value`...): Arize's convention.
+
+Decisions (also in the README):
+- `config.model` is the requested model (`llm.request.model_name`, else `llm.model_name`);
+  a different response model goes to `metadata.response_model`.
+- `config.provider` is `llm.provider`, else `llm.system`, lowercased with GenAI's aliases
+  plus OpenInference's own (`aws`/`amazon` -> `bedrock`, `vertexai` -> `vertex_ai`); when
+  both are absent, a LiteLLM-style `provider/model` name with a well-known provider prefix
+  names it.
+- Messages are rebuilt from `llm.input_messages.N.message.*` into OpenAI messages and then
+  normalised by `messages.py` like every other convention's.
+- On LLM spans whose messages were rebuilt, `input.value`/`output.value` repeat the request
+  and the response: they are consumed and not exported (their JSON only fills fields the
+  flattened messages lack, such as a tool message's `tool_call_id`, and gives the response
+  id and model). An `input.value` that is neither the request nor a message text is kept.
+- `input.value`/`output.value` are JSON-decoded when their mime type says JSON, or when
+  they decode to a JSON object; anything else is plain text.
+- `"__REDACTED__"` (OpenInference's hide switches) is absent content, never text; the event
+  then carries `metadata.redacted_content = true`.
+- Embedding vectors are never exported: `embedding.*vector*` attributes are consumed and
+  only their count and dimension are kept. An EMBEDDING span's `output.value` is dropped too.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from .attributes import SpanAttributes
+from . import messages as msg
+from .attributes import SpanAttributes, nest_indexed
 from .draft import Draft
+from .genai import normalize_provider
+from .usage import TOKEN_SOURCES, USAGE_FIELDS
+from .values import as_bool, as_float, as_int, as_list, is_blank, parse_json, parse_structured, to_jsonable
 
 CONVENTION = "openinference"
+KIND = "openinference.span.kind"
+REDACTED = "__REDACTED__"
+
+INPUT_VALUE, INPUT_MIME = "input.value", "input.mime_type"
+OUTPUT_VALUE, OUTPUT_MIME = "output.value", "output.mime_type"
+
+_PROVIDER_ALIASES = {"aws": "bedrock", "amazon": "bedrock", "vertexai": "vertex_ai", "google_genai": "google"}
+# `provider/model` prefixes that name a provider unambiguously (LiteLLM's model strings).
+_MODEL_PREFIX_PROVIDERS = frozenset({
+    "openai", "azure", "anthropic", "bedrock", "vertex_ai", "gemini", "cohere", "mistral", "groq", "xai",
+    "deepseek", "together_ai", "fireworks_ai", "ollama", "perplexity", "cerebras", "watsonx", "huggingface",
+    "openrouter", "sagemaker", "databricks", "replicate", "anyscale", "deepinfra",
+})
+# Request parameters that are content (mapped elsewhere) or that must never be exported.
+_NOT_CONFIG = frozenset({"model", "messages", "input", "prompt", "tools", "functions", "stream"})
+_SECRET_KEY = re.compile(
+    r"(api[_-]?key|secret|password|passwd|credential|authorization|cookie|access[_-]?key|session[_-]?token|"
+    r"ad[_-]?token|bearer|private[_-]?key)", re.IGNORECASE)
+# draft.metadata keys a user's `metadata` attribute must not shadow.
+_RESERVED_METADATA = frozenset({
+    *USAGE_FIELDS, "cost", "cost_details", "token_details", "response_model", "response_id", "finish_reasons",
+    "tags", "otel", "attributes", "mapping_errors", "tool_call_id", "redacted_content", "agent_name", "graph_node",
+    "content_refs",
+})
+_USAGE_KEYS = frozenset(key for keys in TOKEN_SOURCES.values() for key in keys)
+_VECTOR_KEY = re.compile(r"(^|\.)embedding\.vectors?$")
 
 
 def applies(attrs: SpanAttributes, span: Any) -> bool:
-    return False
+    return attrs.has(KIND)
 
 
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
+    kind = str(attrs.peek(KIND) or "").strip().upper()
+    state = _State(kind)
+    _identity(attrs, draft)
+    _invocation_parameters(attrs, draft, state)
+    _messages(attrs, draft, state)
+    _tools(attrs, draft)
+    _prompt_template(attrs, draft)
+    _cost_and_token_details(attrs, draft)
+    _embeddings(attrs, draft, state)
+    _documents(attrs, draft)
+    _tool_span(attrs, draft)
+    _io_values(attrs, draft, state)
+    _context(attrs, draft)
+    if state.redacted:
+        draft.metadata.setdefault("redacted_content", True)
+
+
+class _State:
+    """What one span's mapping learned along the way (kind, what came from messages)."""
+
+    __slots__ = ("kind", "redacted", "history_from_messages", "output_from_messages", "embedding_texts",
+                 "invocation_tools")
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.redacted = False
+        self.history_from_messages = False
+        self.output_from_messages = False
+        self.embedding_texts = False
+        self.invocation_tools: Any = None
+
+    def text(self, value: Any) -> Any:
+        """A content value, with OpenInference's redaction marker read as "absent"."""
+        if isinstance(value, str) and value.strip() == REDACTED:
+            self.redacted = True
+            return None
+        return value
+
+
+# ----- identity ----------------------------------------------------------------------
+def normalize_oi_provider(value: Any) -> str | None:
+    """OpenInference provider/system values -> HoneyHive's lowercase provider names."""
+    if is_blank(value):
+        return None
+    text = str(value).strip().lower()
+    return normalize_provider(_PROVIDER_ALIASES.get(text, text))
+
+
+def provider_from_model(model: Any) -> str | None:
+    """`openai/gpt-4o-mini` names its provider; a bare model name names none."""
+    if not isinstance(model, str) or "/" not in model:
+        return None
+    prefix = model.split("/", 1)[0].strip().lower()
+    return normalize_provider(prefix) if prefix in _MODEL_PREFIX_PROVIDERS else None
+
+
+def _identity(attrs: SpanAttributes, draft: Draft) -> None:
+    requested = attrs.get("llm.request.model_name", field="config.model")
+    named = attrs.get("llm.model_name", field="config.model")
+    response = attrs.get("llm.response.model_name", field="metadata.response_model")
+    other = attrs.get("embedding.model_name", "reranker.model_name", field="config.model")
+    model = next((value for value in (requested, named, other, response) if not is_blank(value)), None)
+    if model is not None:
+        draft.config.setdefault("model", str(model))
+    if is_blank(response) and not is_blank(requested) and not is_blank(named) and named != requested:
+        response = named
+    if not is_blank(response):
+        draft.metadata.setdefault("response_model", str(response))
+    provider = normalize_oi_provider(attrs.get("llm.provider", "llm.system", field="config.provider"))
+    if provider:
+        draft.config.setdefault("provider", provider)
+
+
+# ----- request parameters ------------------------------------------------------------
+def _invocation_parameters(attrs: SpanAttributes, draft: Draft, state: _State) -> None:
+    for key in ("llm.invocation_parameters", "embedding.invocation_parameters"):
+        raw = attrs.peek(key)
+        if raw is None:
+            continue
+        params = parse_structured(raw) if isinstance(raw, str) else raw
+        if not isinstance(params, dict):
+            continue  # not JSON: left unconsumed, so it is kept under metadata.attributes
+        attrs.consume(key)
+        attrs.note("config", key)
+        _apply_params(params, draft, state)
+    if "provider" not in draft.config:
+        provider = provider_from_model(draft.config.get("model"))
+        if provider:
+            draft.config["provider"] = provider
+
+
+def _apply_params(params: dict[str, Any], draft: Draft, state: _State) -> None:
+    for name, value in params.items():
+        name = str(name)
+        if name in _NOT_CONFIG or _SECRET_KEY.search(name) or value is None:
+            continue
+        draft.config.setdefault(name, _without_secrets(to_jsonable(value)))
+    stream = as_bool(params.get("stream"))
+    if stream is not None:
+        draft.config.setdefault("is_streaming", stream)
+    elif state.kind == "LLM":
+        draft.config.setdefault("is_streaming", False)
+    model = params.get("model")
+    if not is_blank(model) and "provider" not in draft.config:
+        provider = provider_from_model(model)
+        if provider:
+            draft.config["provider"] = provider
+    if not is_blank(model) and "model" not in draft.config:
+        draft.config["model"] = str(model)
+    if params.get("tools") is not None or params.get("functions") is not None:
+        state.invocation_tools = params.get("tools", params.get("functions"))
+
+
+def _without_secrets(value: Any) -> Any:
+    """Drop secret-looking keys (headers, credentials) at any depth."""
+    if isinstance(value, dict):
+        return {k: _without_secrets(v) for k, v in value.items() if not _SECRET_KEY.search(str(k))}
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    return value
+
+
+# ----- messages ----------------------------------------------------------------------
+def _messages(attrs: SpanAttributes, draft: Draft, state: _State) -> None:
+    history = _message_list(attrs, "llm.input_messages", state, "user")
+    if history:
+        draft.set_default("chat_history", history)
+        state.history_from_messages = True
+        attrs.note("inputs.chat_history", "llm.input_messages.N.message.*")
+    finish = state.text(attrs.get("llm.finish_reason", field="outputs.finish_reason"))
+    finish_reasons = [str(finish)] if not is_blank(finish) else None
+    if finish_reasons:
+        draft.metadata.setdefault("finish_reasons", finish_reasons)
+    outputs = _message_list(attrs, "llm.output_messages", state, "assistant")
+    if outputs:
+        draft.set_default("output", msg.output_from_messages(outputs, finish_reasons))
+        state.output_from_messages = True
+        attrs.note("outputs", "llm.output_messages.N.message.*")
+    _prompts_and_choices(attrs, draft, state, finish_reasons)
+
+
+def _message_list(attrs: SpanAttributes, prefix: str, state: _State, default_role: str) -> list[dict[str, Any]]:
+    """Flattened `prefix.N.message.*` slots (or a JSON list under `prefix`) -> OpenAI messages."""
+    result: list[dict[str, Any]] = []
+    for slot in attrs.indexed(prefix + "."):
+        result.extend(_message(slot, state, default_role))
+    whole = attrs.peek(prefix)
+    if not result and whole is not None:
+        parsed = msg.normalize_messages(whole)
+        if parsed is not None:
+            attrs.consume(prefix)
+            result = parsed
+    return result
+
+
+def _message(slot: dict[str, Any], state: _State, default_role: str) -> list[dict[str, Any]]:
+    """One flattened OpenInference message -> OpenAI message(s) through the shared normaliser."""
+    fields = {key[len("message."):]: value for key, value in slot.items() if key.startswith("message.")}
+    if not fields:
+        return []
+    role = fields.get("role")
+    message: dict[str, Any] = {"role": role if isinstance(role, str) and not is_blank(role) else default_role}
+    content = state.text(fields.get("content"))
+    parts = [_content_part(part, state) for part in nest_indexed(fields, "contents.")]
+    parts = [part for part in parts if part is not None]
+    reasoning = [part["text"] for part in parts if part.get("type") == "reasoning" and part.get("text")]
+    parts = [part for part in parts if part.get("type") != "reasoning"]
+    if content is None and parts:
+        content = parts
+    message["content"] = _as_content(content)
+    if reasoning:
+        message["reasoning_content"] = "\n".join(reasoning)
+    calls = [_tool_call(call, state) for call in nest_indexed(fields, "tool_calls.")]
+    function_name = fields.get("function_call_name")
+    if not is_blank(function_name):
+        calls.append(msg.tool_call(None, function_name, state.text(fields.get("function_call_arguments_json"))))
+    if calls:
+        message["tool_calls"] = calls
+    for key in ("tool_call_id", "name"):
+        if not is_blank(fields.get(key)):
+            message[key] = str(fields[key])
+    return msg.normalize_message(message)
+
+
+def _as_content(content: Any) -> Any:
+    """Content for the normaliser: text stays text even when it looks like JSON."""
+    if isinstance(content, str):
+        # The shared normaliser JSON-decodes string content; pass text as a text part so a
+        # message that says `{"a": 1}` stays that text.
+        stripped = content.strip()
+        if stripped[:1] in ("{", "[", '"') and parse_json(content) is not content:
+            return [{"type": "text", "text": content}]
+        return content
+    if isinstance(content, (list, tuple)) and not all(isinstance(part, dict) for part in content):
+        return [{"type": "text", "text": str(part)} if not isinstance(part, dict) else part for part in content]
+    return content
+
+
+def _content_part(part: dict[str, Any], state: _State) -> dict[str, Any] | None:
+    """`message_content.*` -> an OpenAI content part (unknown kinds keep their fields)."""
+    fields = {key[len("message_content."):]: value for key, value in part.items()
+              if key.startswith("message_content.")}
+    kind = str(fields.get("type") or ("text" if "text" in fields else "")).lower()
+    if kind in ("text", "reasoning"):
+        text = state.text(fields.get("text"))
+        return None if text is None else {"type": kind, "text": str(text)}
+    if kind == "image" or "image.image.url" in fields:
+        url = state.text(fields.get("image.image.url"))
+        return None if is_blank(url) else {"type": "image_url", "image_url": {"url": str(url)}}
+    if kind == "audio" or any(key.startswith("audio.audio.") for key in fields):
+        audio = {key[len("audio.audio."):]: state.text(value) for key, value in fields.items()
+                 if key.startswith("audio.audio.")}
+        return {"type": "audio", "audio": to_jsonable({k: v for k, v in audio.items() if v is not None})}
+    rest = {key: to_jsonable(state.text(value)) for key, value in fields.items() if key != "type"}
+    rest = {key: value for key, value in rest.items() if value is not None}
+    if not kind and not rest:
+        return None
+    return {"type": kind or "unknown", **rest}
+
+
+def _tool_call(slot: dict[str, Any], state: _State) -> dict[str, Any]:
+    arguments = state.text(slot.get("tool_call.function.arguments"))
+    return msg.tool_call(slot.get("tool_call.id"), slot.get("tool_call.function.name"), arguments)
+
+
+def _prompts_and_choices(attrs: SpanAttributes, draft: Draft, state: _State, finish: list[str] | None) -> None:
+    prompts = [state.text(slot.get("prompt.text")) for slot in attrs.indexed("llm.prompts.")]
+    prompts = [text for text in prompts if text is not None]
+    listed = attrs.peek("llm.prompts")
+    if not prompts and isinstance(listed, (list, tuple)):
+        attrs.consume("llm.prompts")
+        prompts = [state.text(text) for text in listed if state.text(text) is not None]
+    if prompts:
+        draft.set_default("prompt", prompts[0] if len(prompts) == 1 else list(prompts))
+    choices = [state.text(slot.get("completion.text")) for slot in attrs.indexed("llm.choices.")]
+    choices = [text for text in choices if text is not None]
+    if choices and not draft.output:
+        draft.output = msg.output_from_messages([{"role": "assistant", "content": text} for text in choices], finish)
+        state.output_from_messages = True
+
+
+# ----- tools advertised to the model ---------------------------------------------------
+def _tools(attrs: SpanAttributes, draft: Draft) -> None:
+    definitions = []
+    for slot in attrs.indexed("llm.tools."):
+        schema = parse_structured(slot.get("tool.json_schema"))
+        if isinstance(schema, dict):
+            definitions.append(schema)
+        elif not is_blank(slot.get("tool.name")):
+            definitions.append({"name": slot.get("tool.name"), "description": slot.get("tool.description")})
+    tools = msg.normalize_tool_definitions(definitions) if definitions else None
+    if tools:
+        draft.set_default("tools", tools)
+
+
+# ----- prompt template -----------------------------------------------------------------
+def _prompt_template(attrs: SpanAttributes, draft: Draft) -> None:
+    template: dict[str, Any] = {}
+    for key, name in (("llm.prompt_template.template", "template"), ("llm.prompt_template.version", "version"),
+                      ("prompt.id", "id"), ("prompt.vendor", "vendor"), ("prompt.url", "url")):
+        value = attrs.get(key)
+        if not is_blank(value):
+            template[name] = value
+    variables = attrs.get("llm.prompt_template.variables")
+    if variables is not None:
+        template["variables"] = to_jsonable(parse_structured(variables))
+    if template:
+        draft.config.setdefault("prompt_template", template)
+
+
+# ----- cost and token details ------------------------------------------------------------
+def _cost_and_token_details(attrs: SpanAttributes, draft: Draft) -> None:
+    details: dict[str, Any] = {}
+    for suffix, value in attrs.prefixed("llm.cost.", consume=False).items():
+        if suffix == "total":
+            continue  # usage.py reads it
+        cost = as_float(value)
+        if cost is None:
+            continue
+        attrs.consume("llm.cost." + suffix)
+        _put_path(details, suffix, cost)
+    if details:
+        draft.metadata.setdefault("cost_details", details)
+        if not attrs.has("llm.cost.total"):
+            parts = [details.get(name) for name in ("prompt", "completion")]
+            if any(isinstance(part, float) for part in parts):
+                draft.metadata.setdefault("cost", sum(part for part in parts if isinstance(part, float)))
+    tokens: dict[str, Any] = {}
+    for suffix, value in attrs.prefixed("llm.token_count.", consume=False).items():
+        key = "llm.token_count." + suffix
+        if key in _USAGE_KEYS or "." not in suffix:
+            continue
+        count = as_int(value)
+        if count is None:
+            continue
+        attrs.consume(key)
+        _put_path(tokens, suffix.replace("_details", ""), count)
+    if tokens:
+        draft.metadata.setdefault("token_details", tokens)
+
+
+def _put_path(target: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        nxt = target.get(part)
+        if not isinstance(nxt, dict):
+            nxt = target[part] = {}
+        target = nxt
+    target[parts[-1]] = value
+
+
+# ----- embeddings ----------------------------------------------------------------------
+def _embeddings(attrs: SpanAttributes, draft: Draft, state: _State) -> None:
+    texts: list[Any] = []
+    vectors = 0
+    dimension: int | None = None
+    for slot in attrs.indexed("embedding.embeddings."):
+        text = state.text(slot.get("embedding.text"))
+        if text is not None:
+            texts.append(text)
+        vector = slot.get("embedding.vector")
+        if isinstance(vector, (list, tuple)):
+            vectors += 1
+            dimension = dimension if dimension is not None else len(vector)
+    for key in attrs.raw():
+        if _VECTOR_KEY.search(key):
+            attrs.consume(key)  # never exported, even outside the indexed form
+    whole = attrs.peek("embedding.embeddings")
+    if whole is not None:
+        attrs.consume("embedding.embeddings")  # a JSON form may hold vectors: dropped
+    if texts:
+        state.embedding_texts = True
+        draft.set_default("embedding_input", texts[0] if len(texts) == 1 else texts)
+    if vectors:
+        summary = {"vector_count": vectors}
+        if dimension is not None:
+            summary["dimension"] = dimension
+        draft.embedding_output = {**(draft.embedding_output or {}), **summary}
+
+
+# ----- retrieval and reranking ----------------------------------------------------------
+def _documents(attrs: SpanAttributes, draft: Draft) -> None:
+    retrieved = _document_list(attrs, "retrieval.documents.")
+    if retrieved:
+        draft.set_default("documents", retrieved)
+    query = attrs.get("reranker.query", field="inputs.query")
+    reranker_inputs = _document_list(attrs, "reranker.input_documents.")
+    reranked = _document_list(attrs, "reranker.output_documents.")
+    top_k = as_int(attrs.get("reranker.top_k"))
+    if top_k is not None:
+        draft.config.setdefault("top_k", top_k)
+    if reranker_inputs or query is not None:
+        arguments: dict[str, Any] = {}
+        if query is not None:
+            arguments["query"] = query
+        if reranker_inputs:
+            arguments["documents"] = reranker_inputs
+        draft.set_default("tool_arguments", arguments)
+    if reranked:
+        draft.set_default("documents", reranked)
+
+
+def _document_list(attrs: SpanAttributes, prefix: str) -> list[dict[str, Any]]:
+    documents = []
+    for slot in attrs.indexed(prefix):
+        document: dict[str, Any] = {}
+        for key, value in slot.items():
+            if not key.startswith("document.") or value is None:
+                continue
+            name = key[len("document."):]
+            if name == "metadata":
+                parsed = parse_structured(value)
+                value = parsed if isinstance(parsed, dict) else value
+            elif name == "score":
+                value = as_float(value) if as_float(value) is not None else value
+            elif name == "content" and isinstance(value, str) and value.strip() == REDACTED:
+                continue
+            document[name] = to_jsonable(value)
+        if document:
+            documents.append(document)
+    return documents
+
+
+# ----- tool spans ----------------------------------------------------------------------
+def _tool_span(attrs: SpanAttributes, draft: Draft) -> None:
+    name = attrs.get("tool.name", field="config.tool_name")
+    if not is_blank(name):
+        draft.tool_name = draft.tool_name or str(name)
+    description = attrs.get("tool.description")
+    if not is_blank(description):
+        draft.tool_description = draft.tool_description or str(description)
+    call_id = attrs.get("tool.id", "tool_call.id")
+    if not is_blank(call_id):
+        draft.tool_call_id = draft.tool_call_id or str(call_id)
+    schema = attrs.get("tool.parameters", "tool.json_schema")
+    if schema is not None:
+        draft.config.setdefault("tool_parameters", to_jsonable(parse_structured(schema)))
+
+
+# ----- input.value / output.value ---------------------------------------------------------
+def _io_values(attrs: SpanAttributes, draft: Draft, state: _State) -> None:
+    incoming = _read_value(attrs, INPUT_VALUE, INPUT_MIME, state)
+    outgoing = _read_value(attrs, OUTPUT_VALUE, OUTPUT_MIME, state)
+    if state.kind == "EMBEDDING":
+        _embedding_values(attrs, draft, state, incoming, outgoing)
+    elif state.kind in ("TOOL", "RETRIEVER", "RERANKER") or (state.kind != "LLM" and draft.event_type == "tool"):
+        _tool_values(attrs, draft, state, incoming, outgoing)
+    elif state.kind == "LLM" or draft.event_type == "model":
+        _llm_values(attrs, draft, state, incoming, outgoing)
+    else:
+        _chain_values(attrs, draft, incoming, outgoing)
+
+
+_ABSENT = object()
+
+
+def _read_value(attrs: SpanAttributes, key: str, mime_key: str, state: _State) -> Any:
+    """The decoded value, or _ABSENT; a redacted value is consumed and reads as absent."""
+    if not attrs.has(key):
+        return _ABSENT
+    raw = attrs.peek(key)
+    if state.text(raw) is None or is_blank(raw):
+        attrs.consume(key, mime_key)
+        return _ABSENT
+    return decode_value(raw, attrs.peek(mime_key))
+
+
+def decode_value(raw: Any, mime: Any) -> Any:
+    """JSON when the mime type says so or the text is a JSON object; otherwise the text."""
+    if not isinstance(raw, str):
+        return to_jsonable(raw)
+    if isinstance(mime, str) and ("json" in mime.lower()):
+        return parse_json(raw)
+    if raw.lstrip()[:1] == "{":
+        parsed = parse_json(raw)
+        if isinstance(parsed, dict):
+            return parsed
+    return raw
+
+
+def _take(attrs: SpanAttributes, key: str, mime_key: str, field: str) -> None:
+    attrs.consume(key, mime_key)
+    attrs.note(field, key)
+
+
+def _llm_values(attrs: SpanAttributes, draft: Draft, state: _State, incoming: Any, outgoing: Any) -> None:
+    if incoming is not _ABSENT:
+        request = _request_messages(incoming)
+        if state.history_from_messages and draft.chat_history:
+            if request is not None:
+                _fill_from_request(draft.chat_history, request)
+                attrs.consume(INPUT_VALUE, INPUT_MIME)
+            elif isinstance(incoming, str) and any(m.get("content") == incoming for m in draft.chat_history):
+                attrs.consume(INPUT_VALUE, INPUT_MIME)
+        elif not draft.chat_history and draft.prompt is None:
+            _take(attrs, INPUT_VALUE, INPUT_MIME, "inputs.chat_history")
+            if request is not None:
+                draft.chat_history = request
+            elif isinstance(incoming, dict) and not is_blank(incoming.get("prompt")):
+                draft.prompt = incoming["prompt"]
+            elif isinstance(incoming, str):
+                draft.chat_history = [{"role": "user", "content": incoming}]
+            else:
+                draft.input_value = incoming
+    if outgoing is not _ABSENT:
+        response = outgoing if isinstance(outgoing, dict) else None
+        if response is not None:
+            _response_identity(response, draft)
+        if state.output_from_messages and draft.output:
+            if response is not None or (isinstance(outgoing, str) and _mentions(draft.output, outgoing)):
+                attrs.consume(OUTPUT_VALUE, OUTPUT_MIME)
+        elif not draft.output:
+            _take(attrs, OUTPUT_VALUE, OUTPUT_MIME, "outputs")
+            choices = _response_choices(response) if response is not None else None
+            if choices:
+                draft.output = choices
+            elif isinstance(outgoing, str):
+                draft.output = msg.output_from_messages([{"role": "assistant", "content": outgoing}],
+                                                        draft.metadata.get("finish_reasons"))
+            else:
+                draft.output_value = outgoing
+    if draft.tools is None and state.invocation_tools is not None:
+        draft.set_default("tools", msg.normalize_tool_definitions(state.invocation_tools))
+
+
+def _request_messages(value: Any) -> list[dict[str, Any]] | None:
+    """The chat of a request body (`{"messages": [...]}`) or of a bare message list."""
+    if isinstance(value, dict) and isinstance(value.get("messages"), list):
+        return msg.normalize_messages(value["messages"])
+    if isinstance(value, list) and value and all(isinstance(m, dict) and "role" in m for m in value):
+        return msg.normalize_messages(value)
     return None
+
+
+def _fill_from_request(history: list[dict[str, Any]], request: list[dict[str, Any]]) -> None:
+    """Fields the flattened messages lack (a tool message's tool_call_id), taken from the request."""
+    if len(history) != len(request):
+        return
+    for mine, theirs in zip(history, request, strict=True):
+        if mine.get("role") != theirs.get("role"):
+            return
+    for mine, theirs in zip(history, request, strict=True):
+        for key in ("tool_call_id", "name", "tool_calls"):
+            if key not in mine and theirs.get(key):
+                mine[key] = theirs[key]
+
+
+def _mentions(output: dict[str, Any], text: str) -> bool:
+    choices = output.get("choices") or [output]
+    return any(choice.get("content") == text for choice in choices)
+
+
+def _response_identity(response: dict[str, Any], draft: Draft) -> None:
+    """The id and model of an OpenAI-style response body."""
+    if not isinstance(response.get("choices"), list):
+        return
+    if not is_blank(response.get("id")):
+        draft.metadata.setdefault("response_id", str(response["id"]))
+    if not is_blank(response.get("model")) and response.get("model") != draft.config.get("model"):
+        draft.metadata.setdefault("response_model", str(response["model"]))
+
+
+def _response_choices(response: dict[str, Any]) -> dict[str, Any] | None:
+    choices = response.get("choices")
+    if not isinstance(choices, list):
+        return None
+    messages = []
+    for choice in choices:
+        if isinstance(choice, dict) and isinstance(choice.get("message"), dict):
+            messages.append({**choice["message"], "finish_reason": choice.get("finish_reason")})
+    return msg.normalize_output_messages(messages) if messages else None
+
+
+def _embedding_values(attrs: SpanAttributes, draft: Draft, state: _State, incoming: Any, outgoing: Any) -> None:
+    if incoming is not _ABSENT:
+        attrs.consume(INPUT_VALUE, INPUT_MIME)  # the texts again, or the request
+        if not state.embedding_texts:
+            value = parse_structured(incoming) if isinstance(incoming, str) else incoming
+            if isinstance(value, dict) and "input" in value:
+                value = value["input"]
+            draft.set_default("embedding_input", value)
+    if outgoing is not _ABSENT:
+        attrs.consume(OUTPUT_VALUE, OUTPUT_MIME)  # may hold vectors: never exported
+        if not draft.embedding_output:
+            _embedding_summary(outgoing, draft)
+
+
+def _embedding_summary(value: Any, draft: Draft) -> None:
+    """Count and dimension of an OpenAI-style embeddings response, vectors dropped."""
+    data = value.get("data") if isinstance(value, dict) else None
+    if not isinstance(data, list):
+        return
+    vectors = [item.get("embedding") for item in data if isinstance(item, dict)]
+    vectors = [vector for vector in vectors if isinstance(vector, list)]
+    if vectors:
+        draft.embedding_output = {"vector_count": len(vectors), "dimension": len(vectors[0])}
+
+
+def _tool_values(attrs: SpanAttributes, draft: Draft, state: _State, incoming: Any, outgoing: Any) -> None:
+    if incoming is not _ABSENT:
+        _take(attrs, INPUT_VALUE, INPUT_MIME, "inputs")
+        if state.kind in ("RETRIEVER", "RERANKER") and draft.query is None and draft.tool_arguments is None:
+            draft.query = incoming
+        elif isinstance(incoming, dict):
+            draft.set_default("tool_arguments", incoming)
+        else:
+            draft.set_default("input_value", {"input": incoming})
+    if outgoing is not _ABSENT:
+        _take(attrs, OUTPUT_VALUE, OUTPUT_MIME, "outputs.message")
+        if draft.documents is not None and not isinstance(outgoing, str):
+            return  # the documents again, already mapped
+        draft.set_default("tool_result", outgoing)
+
+
+def _chain_values(attrs: SpanAttributes, draft: Draft, incoming: Any, outgoing: Any) -> None:
+    if incoming is not _ABSENT:
+        _take(attrs, INPUT_VALUE, INPUT_MIME, "inputs")
+        draft.set_default("input_value", incoming if isinstance(incoming, dict) else {"input": incoming})
+    if outgoing is not _ABSENT:
+        _take(attrs, OUTPUT_VALUE, OUTPUT_MIME, "outputs")
+        draft.set_default("output_value", outgoing if isinstance(outgoing, dict) else {"output": outgoing})
+
+
+# ----- context -------------------------------------------------------------------------
+def _context(attrs: SpanAttributes, draft: Draft) -> None:
+    user = attrs.get("user.id", field="user_properties.user_id")
+    if not is_blank(user):
+        draft.user_properties.setdefault("user_id", str(user))
+    raw = attrs.peek("metadata")
+    if raw is not None:
+        parsed = parse_structured(raw) if isinstance(raw, str) else raw
+        if isinstance(parsed, dict):
+            attrs.consume("metadata")
+            attrs.note("metadata", "metadata")
+            _merge_metadata(to_jsonable(parsed), draft)
+    tags = attrs.peek("tag.tags")
+    if tags is not None:
+        listed = as_list(tags)
+        if listed is not None:
+            attrs.consume("tag.tags")
+            draft.metadata.setdefault("tags", [str(tag) for tag in listed if not is_blank(tag)])
+    agent = attrs.get("agent.name")
+    if not is_blank(agent):
+        draft.metadata.setdefault("agent_name", str(agent))
+    node = {name: attrs.get(f"graph.node.{name}") for name in ("id", "name", "parent_id")}
+    node = {name: value for name, value in node.items() if not is_blank(value)}
+    if node:
+        draft.metadata.setdefault("graph_node", to_jsonable(node))
+
+
+def _merge_metadata(values: dict[str, Any], draft: Draft) -> None:
+    """The user's metadata under its own keys; a key that would shadow a mapped field is nested."""
+    shadowed: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in _RESERVED_METADATA or key in draft.metadata:
+            shadowed[key] = value
+        else:
+            draft.metadata[key] = value
+    if shadowed:
+        nested = draft.metadata.setdefault("metadata", {})
+        if isinstance(nested, dict):
+            for key, value in shadowed.items():
+                nested.setdefault(key, value)

@@ -12,7 +12,6 @@ import textwrap
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-import honeyhive_otel
 from honeyhive_otel import ConfigurationError, HoneyHiveSpanExporter
 
 SECRET = "hh-live-key-that-must-not-leak"

@@ -13,6 +13,16 @@ from typing import Any
 
 from .values import as_text, is_blank, parse_json, parse_structured, to_jsonable
 
+def _structured(value: Any) -> Any:
+    """Strings are parsed (JSON, then Python repr); OTLP structured values (tuples of
+    mappings, as log records carry them) become plain lists and dicts."""
+    if isinstance(value, str):
+        return parse_structured(value)
+    if isinstance(value, (tuple, list, dict)) or hasattr(value, "items"):
+        return to_jsonable(value)
+    return value
+
+
 _ROLE_ALIASES = {"human": "user", "ai": "assistant", "model": "assistant", "bot": "assistant",
                  "developer": "system", "function": "tool"}
 
@@ -56,7 +66,7 @@ def tool_call(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
 
 def normalize_tool_calls(calls: Any) -> list[dict[str, Any]]:
     """Tool calls in OpenAI, OTel-part, flat or Anthropic form -> OpenAI form."""
-    calls = parse_structured(calls) if isinstance(calls, str) else calls
+    calls = _structured(calls)
     if isinstance(calls, dict):
         calls = [calls]
     if not isinstance(calls, list):
@@ -191,7 +201,7 @@ def normalize_message(message: Any) -> list[dict[str, Any]]:
 
 def normalize_messages(value: Any) -> list[dict[str, Any]] | None:
     """A list of messages (JSON string, list, or one message) -> OpenAI chat history."""
-    value = parse_structured(value) if isinstance(value, str) else value
+    value = _structured(value)
     if value is None:
         return None
     if isinstance(value, dict):
@@ -206,7 +216,7 @@ def normalize_messages(value: Any) -> list[dict[str, Any]] | None:
 
 def system_message(instructions: Any) -> dict[str, Any] | None:
     """`gen_ai.system_instructions` (parts, text, or a JSON string of either) -> a system message."""
-    value = parse_structured(instructions) if isinstance(instructions, str) else instructions
+    value = _structured(instructions)
     if is_blank(value):
         return None
     if isinstance(value, str):
@@ -253,7 +263,7 @@ def output_from_messages(messages: list[dict[str, Any]], finish_reasons: list[An
 
 def normalize_output_messages(value: Any, finish_reasons: list[Any] | None = None) -> dict[str, Any] | None:
     """`gen_ai.output.messages`-like value -> outputs, keeping each choice's finish_reason."""
-    parsed = parse_structured(value) if isinstance(value, str) else value
+    parsed = _structured(value)
     if isinstance(parsed, dict):
         parsed = [parsed]
     if not isinstance(parsed, list):
@@ -272,7 +282,7 @@ def normalize_output_messages(value: Any, finish_reasons: list[Any] | None = Non
 
 def normalize_tool_definitions(value: Any) -> list[dict[str, Any]] | None:
     """Tool definitions in OTel, OpenAI, Anthropic or flat form -> OpenAI function tools."""
-    value = parse_structured(value) if isinstance(value, str) else value
+    value = _structured(value)
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list):

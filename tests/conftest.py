@@ -1,0 +1,26 @@
+"""Shared fixtures for the test suite."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from honeyhive_otel.devserver import DevServer
+from tests.support import openapi_check
+
+# Keep litellm from fetching its model price map over the network (set before any test imports it).
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+@pytest.fixture
+def devserver() -> Iterator[DevServer]:
+    """A running local HoneyHive v1 server; at teardown every write body it saw is checked
+    against HoneyHive's official OpenAPI schema, so the devserver cannot drift from it."""
+    server = DevServer().start()
+    try:
+        yield server
+        openapi_check.check_recorded_requests(server.requests)
+    finally:
+        server.stop()

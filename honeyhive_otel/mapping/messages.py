@@ -13,6 +13,7 @@ from typing import Any
 
 from .values import as_text, is_blank, parse_json, parse_structured, to_jsonable
 
+
 def _structured(value: Any) -> Any:
     """Strings are parsed (JSON, then Python repr); OTLP structured values (tuples of
     mappings, as log records carry them) become plain lists and dicts."""

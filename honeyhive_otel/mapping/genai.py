@@ -76,10 +76,20 @@ def placeholder(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == -1
 
 
+EMBEDDING_OPERATIONS = frozenset({"embeddings", "embedding", "aembedding"})
+
+
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
     _config(attrs, draft)
     _content_from_attributes(attrs, draft)
-    _content_from_events(span, draft)
+    operation = str(attrs.peek("gen_ai.operation.name") or attrs.peek("llm.request.type") or "").lower()
+    if operation in EMBEDDING_OPERATIONS and draft.chat_history and draft.embedding_input is None:
+        # Some instrumentors record embedding inputs as user messages: they are inputs, not a chat.
+        texts = [m.get("content") for m in draft.chat_history if m.get("content") is not None]
+        draft.embedding_output = {**(draft.embedding_output or {}), "vector_count": len(texts)}
+        draft.embedding_input = texts[0] if len(texts) == 1 else texts
+        draft.chat_history = None
+    _content_from_events(span, draft, as_list(attrs.peek("gen_ai.response.finish_reasons")))
     _content_from_indexed(attrs, draft)
     _response(attrs, draft)
     _tool(attrs, draft)
@@ -182,7 +192,7 @@ def _event_attributes(event: Any) -> dict[str, Any]:
     return attributes
 
 
-def _content_from_events(span: Any, draft: Draft) -> None:
+def _content_from_events(span: Any, draft: Draft, finish: list[Any] | None = None) -> None:
     """Span events, in the order: operation details, per-message events, 1.26 events."""
     events = list(span.events or ())
     if not events:
@@ -238,10 +248,10 @@ def _content_from_events(span: Any, draft: Draft) -> None:
         draft.set_default("chat_history", history)
     if completion_texts and not draft.output:
         if len(completion_texts) == 1:
-            draft.set_default("output", completion_output(completion_texts[0]))
+            draft.set_default("output", completion_output(completion_texts[0], finish))
         else:
             draft.set_default("output", msg.output_from_messages(
-                [{"role": "assistant", "content": text} for text in completion_texts]))
+                [{"role": "assistant", "content": text} for text in completion_texts], finish))
 
 
 def apply_details(attributes: dict[str, Any], draft: Draft) -> None:
@@ -316,7 +326,8 @@ def _response(attrs: SpanAttributes, draft: Draft) -> None:
         draft.metadata.setdefault("response_id", str(response_id))
     finish = as_list(attrs.get("gen_ai.response.finish_reasons", "gen_ai.response.finish_reason"))
     if finish:
-        draft.metadata.setdefault("finish_reasons", [str(reason) for reason in finish if not is_blank(reason)])
+        draft.metadata.setdefault("finish_reasons",
+                                  [msg.normalize_finish_reason(reason) for reason in finish if not is_blank(reason)])
     for key, name in (("gen_ai.response.time_to_first_chunk", "time_to_first_token_s"),
                       ("gen_ai.server.time_to_first_token", "time_to_first_token_s")):
         value = attrs.get(key)

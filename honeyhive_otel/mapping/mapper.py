@@ -133,7 +133,7 @@ class SpanMapper:
         if self.options.source:
             return self.options.source
         resource = getattr(getattr(span, "resource", None), "attributes", None) or {}
-        for key in ("deployment.environment.name", "deployment.environment"):
+        for key in ("deployment.environment.name", "deployment.environment", "gen_ai.environment"):
             value = attrs.peek(key) if attrs.has(key) else resource.get(key)
             if not is_blank(value):
                 return str(value)
@@ -246,8 +246,8 @@ def _extra_events(span: Any) -> list[dict[str, Any]]:
     extra = []
     for event in span.events or ():
         name = getattr(event, "name", "")
-        if name.startswith("gen_ai.") or name == "exception":
-            continue
+        if name.startswith("gen_ai.") or name == "exception" or name.endswith(".completion.chunk"):
+            continue  # content events (mapped) and per-chunk stream markers (noise)
         if len(extra) >= MAX_EXTRA_EVENTS:
             break
         extra.append({"name": name, "time": (event.timestamp or 0) / 1e6,

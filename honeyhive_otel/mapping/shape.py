@@ -57,6 +57,8 @@ def _model(draft: Draft) -> tuple[dict[str, Any], dict[str, Any]]:
         outputs = dict(draft.output)
     elif draft.embedding_output:
         outputs = dict(draft.embedding_output)
+        if "count" in outputs:  # one name for the number of vectors, whatever the convention
+            outputs.setdefault("vector_count", outputs.pop("count"))
     elif draft.output_value is not None:
         parsed = parse_json(draft.output_value)
         outputs = ({"role": "assistant", "content": parsed} if isinstance(parsed, str)

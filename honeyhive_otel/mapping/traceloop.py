@@ -1,18 +1,251 @@
-"""traceloop convention (placeholder until its module lands)."""
+"""Traceloop / OpenLLMetry: `traceloop-sdk` entity spans and the `opentelemetry-instrumentation-*` extras.
+
+GenAI runs first and maps content (JSON messages, or the indexed `gen_ai.prompt.N.*` keys of
+instrumentations < 0.55), request parameters including the legacy `llm.*` ones, and usage.
+This module adds what only Traceloop writes:
+
+- entity spans (`traceloop.span.kind` = workflow/task/agent/tool): the decorated call's
+  `traceloop.entity.input` `{"args": [...], "kwargs": {...}}` is unwrapped into an object
+  (LangChain's `{"inputs", "tags", "metadata", "kwargs"}` form too), the output is parsed;
+  values cut by the attribute length limit are kept as text;
+- `traceloop.entity.name|path|version`, `traceloop.workflow.name`, managed prompts;
+- `traceloop.association.properties.*`: user and customer ids, the rest to metadata (the
+  session id is read by sessions.py);
+- `llm.request.functions.N.*` (tools offered), `gen_ai.openai.api_base|api_version|api_type`,
+  `gen_ai.response.stop_reason`, content-filter results; `llm.headers` is dropped unread
+  (it may hold credentials).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from . import messages as msg
 from .attributes import SpanAttributes
 from .draft import Draft
+from .event_type import MODEL, TOOL
+from .openlit import to_embedding_input
+from .values import as_float, is_blank, parse_json, parse_structured, to_jsonable
 
 CONVENTION = "traceloop"
 
+# Keys only Traceloop's instrumentations write (0.62 spans carry no `traceloop.*` key at all).
+MARKER_KEYS = ("llm.request.type", "gen_ai.openai.api_base", "gen_ai.is_streaming", "llm.usage.total_tokens",
+               "llm.headers", "gen_ai.headers")
+MARKER_PREFIXES = ("traceloop.", "llm.request.functions.")
+INSTRUMENTATION_SCOPE = "opentelemetry.instrumentation."
+CALL_KEYS = frozenset(("args", "kwargs"))
+LANGCHAIN_INPUT_KEYS = frozenset(("inputs", "input_str", "tags", "metadata", "kwargs"))
+LANGCHAIN_OUTPUT_KEYS = frozenset(("outputs", "output", "kwargs"))
+SECRET_KEYS = ("llm.headers", "gen_ai.headers")
+ASSOCIATION_PREFIX = "traceloop.association.properties."
+USER_FIELDS = ("user_id", "customer_id")
+METADATA_KEYS = {
+    "traceloop.entity.name": "entity_name",
+    "traceloop.entity.path": "entity_path",
+    "traceloop.entity.version": "entity_version",
+    "traceloop.workflow.name": "workflow_name",
+    "traceloop.correlation.id": "correlation_id",
+    "gen_ai.openai.api_base": "api_base",
+    "gen_ai.openai.api_version": "api_version",
+    "gen_ai.openai.api_type": "api_type",
+    "gen_ai.response.reasoning_effort": "response_reasoning_effort",
+}
+CHUNK_EVENTS = ("llm.content.completion.chunk", "gen_ai.content.completion.chunk")
+EMBEDDING_TYPES = ("embedding", "embeddings")
+
 
 def applies(attrs: SpanAttributes, span: Any) -> bool:
-    return False
+    if any(attrs.has(key) for key in MARKER_KEYS) or any(attrs.has_prefix(p) for p in MARKER_PREFIXES):
+        return True
+    scope_name = getattr(getattr(span, "instrumentation_scope", None), "name", "") or ""
+    return scope_name.startswith(INSTRUMENTATION_SCOPE) and attrs.has_prefix("gen_ai.prompt.")
 
 
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
-    return None
+    attrs.consume(*SECRET_KEYS)  # never read: headers may carry an API key
+    _entity(attrs, draft)
+    _metadata(attrs, draft)
+    _association(attrs, draft)
+    _prompt_management(attrs, draft)
+    _model(attrs, span, draft)
+
+
+# ----- entity spans ----------------------------------------------------------------------
+def _entity(attrs: SpanAttributes, draft: Draft) -> None:
+    raw_input = attrs.get("traceloop.entity.input", field="inputs")
+    raw_output = attrs.get("traceloop.entity.output", field="outputs")
+    name = attrs.peek("traceloop.entity.name")
+    if draft.event_type == TOOL:
+        if not is_blank(name) and not draft.tool_name:
+            draft.tool_name = str(name)  # the tool event is named after its tool (SPEC §3)
+        if raw_input is not None:
+            draft.set_default("tool_arguments", unwrap_input(raw_input))
+        if raw_output is not None:
+            draft.set_default("tool_result", unwrap_output(raw_output))
+        return
+    if raw_input is not None:
+        draft.set_default("input_value", unwrap_input(raw_input))
+    if raw_output is not None:
+        draft.set_default("output_value", unwrap_output(raw_output))
+
+
+def unwrap_input(value: Any) -> Any:
+    """The decorated call's arguments as one object; text when it is not (or no longer) JSON.
+
+    `{"args": [a], "kwargs": {...}}` -> the kwargs, plus the positional args under `args`; a
+    single positional dict and nothing else is the object itself; LangChain's
+    `{"inputs": ..., "tags": ..., "metadata": ..., "kwargs": ...}` -> its `inputs`.
+    """
+    parsed = parse_json(value) if isinstance(value, str) else to_jsonable(value)
+    if not isinstance(parsed, dict):
+        return parsed
+    keys = set(parsed)
+    if keys and keys <= CALL_KEYS:
+        return _call_arguments(parsed.get("args"), parsed.get("kwargs"))
+    if "inputs" in keys and keys <= LANGCHAIN_INPUT_KEYS:
+        inputs = parsed.get("inputs")
+        if is_blank(inputs) or inputs == {}:
+            inputs = parse_structured(parsed.get("input_str")) if parsed.get("input_str") is not None else inputs
+        return inputs if isinstance(inputs, dict) else {"input": inputs}
+    return parsed
+
+
+def _call_arguments(args: Any, kwargs: Any) -> Any:
+    positional = list(args) if isinstance(args, (list, tuple)) else ([] if args is None else [args])
+    named = dict(kwargs) if isinstance(kwargs, dict) else {}
+    if len(positional) == 1 and isinstance(positional[0], dict) and not named:
+        return dict(positional[0])
+    if positional:
+        named.setdefault("args" if "args" not in named else "positional_args", positional)
+    return named
+
+
+def unwrap_output(value: Any) -> Any:
+    """The return value, parsed when JSON; LangChain's `{"outputs"|"output", "kwargs"}` unwrapped."""
+    parsed = parse_json(value) if isinstance(value, str) else to_jsonable(value)
+    if isinstance(parsed, dict):
+        keys = set(parsed)
+        if "kwargs" in keys and keys <= LANGCHAIN_OUTPUT_KEYS and len(keys) == 2:
+            inner = parsed.get("outputs", parsed.get("output"))
+            return parse_json(inner) if isinstance(inner, str) else inner
+    return parsed
+
+
+# ----- names, association properties, managed prompts ---------------------------------------
+def _metadata(attrs: SpanAttributes, draft: Draft) -> None:
+    for key, field in METADATA_KEYS.items():
+        value = attrs.get(key, field=f"metadata.{field}")
+        if not is_blank(value):
+            draft.metadata.setdefault(field, to_jsonable(value) if isinstance(value, (list, tuple)) else str(value))
+
+
+def _association(attrs: SpanAttributes, draft: Draft) -> None:
+    """Association properties: ids to user_properties (they beat `llm.user`), the rest to metadata."""
+    for key in list(attrs.keys_with_prefix(ASSOCIATION_PREFIX)):
+        name = key[len(ASSOCIATION_PREFIX):]
+        if name == "session_id" or not name:
+            continue  # sessions.py reads it
+        value = attrs.get(key, field=f"user_properties.{name}" if name in USER_FIELDS else f"metadata.{name}")
+        if is_blank(value):
+            continue
+        if name in USER_FIELDS:
+            draft.user_properties[name] = str(value)
+        else:
+            draft.metadata.setdefault(name, to_jsonable(value))
+
+
+def _prompt_management(attrs: SpanAttributes, draft: Draft) -> None:
+    prompt = {}
+    for key, value in attrs.prefixed("traceloop.prompt.").items():
+        if not is_blank(value):
+            prompt[key.replace(".", "_")] = to_jsonable(parse_json(value))
+    if prompt:
+        draft.metadata.setdefault("prompt", prompt)
+
+
+# ----- model spans ----------------------------------------------------------------------------
+def _model(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
+    _functions(attrs, draft)
+    _stop_reason(attrs, draft)
+    _filter_results(attrs, draft)
+    for key in ("llm.request.model", "llm.response.model"):
+        value = attrs.get(key)
+        if not is_blank(value):
+            draft.config.setdefault("model", str(value))
+    for suffix, value in attrs.prefixed("llm.request.").items():
+        if suffix == "type" or suffix.startswith("functions.") or suffix in ("model",):
+            continue
+        if is_blank(value) or value in ((), []):
+            continue
+        draft.config.setdefault(suffix.replace(".", "_"), to_jsonable(parse_json(value)))
+    if draft.event_type != MODEL:
+        return
+    request_type = str(attrs.peek("llm.request.type") or attrs.peek("gen_ai.operation.name") or "").strip().lower()
+    if request_type in EMBEDDING_TYPES:
+        to_embedding_input(draft)
+    _first_chunk(span, draft)
+
+
+def _functions(attrs: SpanAttributes, draft: Draft) -> None:
+    """`llm.request.functions.N.{name,description,parameters}`: the tools offered."""
+    slots = attrs.indexed("llm.request.functions.")
+    if not slots:
+        return
+    definitions = []
+    for slot in slots:
+        if is_blank(slot.get("name")):
+            continue
+        definition = {"name": slot.get("name"), "description": slot.get("description")}
+        if slot.get("parameters") is not None:
+            definition["parameters"] = parse_structured(slot.get("parameters"))
+        definitions.append(definition)
+    tools = msg.normalize_tool_definitions(definitions)
+    if tools:
+        draft.set_default("tools", tools)
+
+
+def _stop_reason(attrs: SpanAttributes, draft: Draft) -> None:
+    reason = attrs.get("gen_ai.response.stop_reason")
+    if is_blank(reason):
+        return
+    draft.metadata.setdefault("stop_reason", str(reason))
+    draft.metadata.setdefault("finish_reasons", [msg.normalize_finish_reason(reason)])
+    if draft.output and draft.output.get("finish_reason") is None:
+        draft.output["finish_reason"] = msg.normalize_finish_reason(reason)
+
+
+def _filter_results(attrs: SpanAttributes, draft: Draft) -> None:
+    """Azure content-filter verdicts (GenAI's indexed reader consumed them without mapping)."""
+    results = {}
+    prompt_filter = attrs.peek("gen_ai.prompt.prompt_filter_results")
+    if prompt_filter is not None:
+        results["prompt"] = to_jsonable(parse_json(prompt_filter))
+        attrs.consume("gen_ai.prompt.prompt_filter_results")
+    for key in attrs.keys_with_prefix("gen_ai.completion."):
+        if key.endswith(".content_filter_results"):
+            results[key.removeprefix("gen_ai.completion.").removesuffix(".content_filter_results")] = \
+                to_jsonable(parse_json(attrs.peek(key)))
+            attrs.consume(key)
+        if len(results) > 64:
+            break
+    if results:
+        draft.metadata.setdefault("content_filter_results", results)
+
+
+def _first_chunk(span: Any, draft: Draft) -> None:
+    """Streams: the first chunk event's time is the time to first token."""
+    if "time_to_first_token_s" in draft.metrics:
+        return
+    start = getattr(span, "start_time", None)
+    for event in span.events or ():
+        if getattr(event, "name", "") in CHUNK_EVENTS:
+            stamp = getattr(event, "timestamp", None)
+            if isinstance(start, int) and isinstance(stamp, int) and stamp >= start:
+                seconds = as_float((stamp - start) / 1e9)
+                if seconds is not None:
+                    draft.metrics["time_to_first_token_s"] = seconds
+            return
+
+
+__all__ = ["CONVENTION", "applies", "apply", "unwrap_input", "unwrap_output"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import openai
 import pytest
+from opentelemetry.instrumentation._semconv import _OpenTelemetrySemanticConventionStability
 from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 
 from tests.support.fake_openai import FakeOpenAI
@@ -20,6 +21,8 @@ TOOLS = [{"type": "function", "function": {
 def instrumented(devserver, monkeypatch):
     monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental")
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "SPAN_ONLY")
+    # OpenTelemetry reads OTEL_SEMCONV_STABILITY_OPT_IN once per process: make it read ours.
+    monkeypatch.setattr(_OpenTelemetrySemanticConventionStability, "_initialized", False)
     pipeline = make_pipeline(devserver.url, session_name="openai-v2 test")
     instrumentor = OpenAIInstrumentor()
     instrumentor.instrument(tracer_provider=pipeline.provider)

@@ -98,10 +98,11 @@ class SpanAttributes:
         consumed but ignored, so `llm.input_messages.999999999.message.role` costs nothing.
         """
         slots: dict[int, dict[str, Any]] = {}
-        for rest, value in self.prefixed(prefix).items():
+        for rest, value in self.prefixed(prefix, consume=False).items():
             match = _INDEXED.match(rest)
             if not match:
-                continue
+                continue  # not an indexed key: it stays unconsumed, kept in metadata.attributes
+            self.consumed.add(prefix + rest)
             index = int(match.group(1))
             if index > MAX_INDEX:
                 continue

@@ -9,6 +9,7 @@ attributes (Traceloop < 0.55, LiteLLM v1). See docs/semconv notes in the README.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from . import messages as msg
@@ -194,18 +195,25 @@ def _event_attributes(event: Any) -> dict[str, Any]:
 
 def _content_from_events(span: Any, draft: Draft, finish: list[Any] | None = None) -> None:
     """Span events, in the order: operation details, per-message events, 1.26 events."""
-    events = list(span.events or ())
+    events = [(name, _event_attributes(event)) for event in (span.events or ())
+              if (name := getattr(event, "name", "")).startswith("gen_ai.")]
+    content_from_events(events, draft, finish)
+
+
+def content_from_events(events: Iterable[tuple[str, dict[str, Any]]], draft: Draft,
+                        finish: list[Any] | None = None) -> None:
+    """GenAI content events as (name, attributes) pairs: a span's events, or the log records
+    `honeyhive_otel.logs` kept for the span (body fields flattened into the attributes)."""
+    events = list(events)
     if not events:
         return
     history: list[dict[str, Any]] = []
     choices: list[tuple[int, dict[str, Any], Any]] = []
     prompt_texts: list[str] = []
     completion_texts: list[str] = []
-    for event in events:
-        name = getattr(event, "name", "")
-        if not name.startswith("gen_ai."):
+    for name, attributes in events:
+        if not isinstance(name, str) or not name.startswith("gen_ai.") or not isinstance(attributes, dict):
             continue
-        attributes = _event_attributes(event)
         if name == DETAILS_EVENT:
             apply_details(attributes, draft)
         elif name in MESSAGE_EVENTS:
@@ -333,6 +341,9 @@ def _response(attrs: SpanAttributes, draft: Draft) -> None:
         value = attrs.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             draft.metrics.setdefault(name, value)
+    tier = attrs.get("openai.response.service_tier", "gen_ai.openai.response.service_tier")
+    if not is_blank(tier):
+        draft.metadata.setdefault("service_tier", str(tier))
     fingerprint = attrs.get("openai.response.system_fingerprint", "gen_ai.openai.response.system_fingerprint",
                             "gen_ai.openai.system_fingerprint")
     if not is_blank(fingerprint):

@@ -21,7 +21,7 @@ from .attributes import SpanAttributes
 from .draft import Draft
 from .limits import bound_event
 from .shape import shape
-from .values import is_blank, to_jsonable
+from .values import as_list, is_blank, to_jsonable
 
 _logger = logging.getLogger(__name__)
 
@@ -47,9 +47,12 @@ class MappingOptions:
 class SpanMapper:
     """Maps spans to events; holds only the session resolver's bounded state."""
 
-    def __init__(self, options: MappingOptions | None = None, sessions: SessionResolver | None = None) -> None:
+    def __init__(self, options: MappingOptions | None = None, sessions: SessionResolver | None = None,
+                 log_store: Any = None) -> None:
         self.options = options or MappingOptions()
         self.sessions = sessions or SessionResolver()
+        # A `honeyhive_otel.logs.GenAILogStore`: GenAI content that arrived as log records.
+        self.log_store = log_store
 
     def map(self, span: Any) -> Event:
         try:
@@ -75,6 +78,12 @@ class SpanMapper:
                 module.apply(attrs, span, draft)
             except Exception as error:  # noqa: BLE001 - partial event beats no event
                 errors.append(f"{module.CONVENTION}: {type(error).__name__}")
+        log_events = self._log_events(span)
+        if log_events:
+            try:  # after the span's own content: log records only fill what is still empty
+                genai.content_from_events(log_events, draft, as_list(attrs.peek("gen_ai.response.finish_reasons")))
+            except Exception as error:  # noqa: BLE001
+                errors.append(f"logs: {type(error).__name__}")
         for field, value in usage.read_usage(attrs).items():
             draft.metadata.setdefault(field, value)
         if draft.event_type == event_type.MODEL:
@@ -114,6 +123,8 @@ class SpanMapper:
         )
         _honeyhive_buckets(attrs, event)
         event.metadata["otel"] = _otel_metadata(span, scope, scope_name, convention, parent_span_id)
+        if log_events:
+            event.metadata["otel"]["log_records"] = len(log_events)
         extra_events = _extra_events(span)
         if extra_events:
             event.metadata["otel"]["events"] = extra_events
@@ -125,6 +136,15 @@ class SpanMapper:
         if self.options.debug and attrs.sources:
             event.metadata["otel"]["sources"] = dict(attrs.sources)
         return bound_event(event, self.options.max_value_chars)
+
+    def _log_events(self, span: Any) -> list[tuple[str, dict[str, Any]]]:
+        """The GenAI log records kept for this span (taken: each is used once)."""
+        if self.log_store is None:
+            return []
+        try:
+            return list(self.log_store.take(span.context.trace_id, span.context.span_id))
+        except Exception:  # noqa: BLE001
+            return []
 
     def _source(self, attrs: SpanAttributes, span: Any) -> str:
         explicit = attrs.get("honeyhive.source", "honeyhive_source")

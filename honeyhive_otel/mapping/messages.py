@@ -172,6 +172,17 @@ def _content_value(content: Any) -> Any:
     return to_jsonable(content)
 
 
+def _content_parts(content: Any) -> Any:
+    """Content given as a JSON string of OpenAI parts becomes the parts; any other string
+    (including text that merely looks like JSON) stays the text the user wrote."""
+    if isinstance(content, str):
+        parsed = parse_json(content)
+        if isinstance(parsed, list) and parsed and all(isinstance(p, dict) and "type" in p for p in parsed):
+            return parsed
+        return content
+    return content
+
+
 def normalize_message(message: Any) -> list[dict[str, Any]]:
     """Any single chat message -> a list of OpenAI messages (usually one)."""
     if isinstance(message, str):
@@ -185,7 +196,7 @@ def normalize_message(message: Any) -> list[dict[str, Any]]:
     parts = message.get("parts")
     if isinstance(parts, list):
         return _from_parts(role, parts, extra)
-    result: dict[str, Any] = {"role": role, "content": _content_value(parse_json(message.get("content")))}
+    result: dict[str, Any] = {"role": role, "content": _content_value(_content_parts(message.get("content")))}
     calls = message.get("tool_calls")
     if calls:
         normalized = normalize_tool_calls(calls)

@@ -1,6 +1,6 @@
 """OpenInference (`openinference.span.kind`, `llm.*`, `input.value`...): Arize's convention.
 
-Decisions (also in the README):
+Decisions (for the README):
 - `config.model` is the requested model (`llm.request.model_name`, else `llm.model_name`);
   a different response model goes to `metadata.response_model`.
 - `config.provider` is `llm.provider`, else `llm.system`, lowercased with GenAI's aliases
@@ -51,7 +51,7 @@ _MODEL_PREFIX_PROVIDERS = frozenset({
 _NOT_CONFIG = frozenset({"model", "messages", "input", "prompt", "tools", "functions", "stream"})
 _SECRET_KEY = re.compile(
     r"(api[_-]?key|secret|password|passwd|credential|authorization|cookie|access[_-]?key|session[_-]?token|"
-    r"ad[_-]?token|bearer|private[_-]?key)", re.IGNORECASE)
+    r"(^|_)ad_token|bearer|private[_-]?key)", re.IGNORECASE)
 # draft.metadata keys a user's `metadata` attribute must not shadow.
 _RESERVED_METADATA = frozenset({
     *USAGE_FIELDS, "cost", "cost_details", "token_details", "response_model", "response_id", "finish_reasons",

@@ -2,12 +2,16 @@
 
     import honeyhive_otel
     handle = honeyhive_otel.configure(api_key="...")
+    with honeyhive_otel.session(name="support chat", user_id="u-42"):
+        ...
 """
 
 from .config import ConfigurationError
+from .context import context, current_session_id, session
 from .exporter import HoneyHiveSpanExporter
 from .pipeline import Handle, configure
-from .processor import HoneyHiveSpanProcessor
+from .privacy import redact_secrets
+from .processor import HoneyHiveSpanProcessor, processor_from_env
 from .version import __version__
 
 __all__ = [
@@ -17,4 +21,9 @@ __all__ = [
     "HoneyHiveSpanProcessor",
     "__version__",
     "configure",
+    "context",
+    "current_session_id",
+    "processor_from_env",
+    "redact_secrets",
+    "session",
 ]

@@ -1,15 +1,21 @@
 """`HoneyHiveSpanExporter`: a SpanExporter that sends spans to HoneyHive as events.
 
 Usable alone behind any `BatchSpanProcessor` (sessions included); `HoneyHiveSpanProcessor`
-only adds enrichment. `export()` never raises and never waits beyond the export timeout.
+only adds enrichment. `export()` never raises and never waits beyond the export timeout;
+`force_flush()` and `shutdown()` return within their timeouts even when the server hangs.
+Every body is scrubbed of credentials (`secrets.py`) just before it is encoded. With
+`spool_dir`, events HoneyHive did not answer for are kept on disk and replayed (`spool.py`).
+Safe across `fork()`: the child starts with fresh locks, connections and nothing held.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -17,9 +23,13 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from . import config as cfg
 from .coalesce import Coalescer
 from .event import Event
+from .logs import GenAILogRecordProcessor, GenAILogStore
 from .mapping import MappingOptions, SpanMapper
 from .mapping.limits import bound_event
+from .privacy import Privacy
+from .secrets import Scrubber
 from .sessions import SessionResolver
+from .spool import DEFAULT_MAX_BYTES, Spool, SpooledBatch
 from .stats import ExportStats, RateLimitedLog, logger
 from .transport import HoneyHiveTransport, TransportOptions, encode
 
@@ -37,32 +47,43 @@ class HoneyHiveSpanExporter(SpanExporter):
         source: str | None = None,
         session_id: str | None = None,
         session_name: str | None = None,
-        session_mode: str = "process",
+        session_mode: str | None = None,
         session_metadata: dict[str, Any] | None = None,
         user_properties: dict[str, Any] | None = None,
         timeout: float | None = None,
         debug: bool | None = None,
-        capture_content: bool = True,
+        capture_content: bool | None = None,
+        redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         max_value_chars: int = 4_000_000,
         max_request_bytes: int = 5_000_000,
         merge_window: float = 2.0,
         gzip_min_bytes: int = 0,
         verify: bool | str = True,
         allow_insecure_http: bool = False,
+        spool_dir: str | os.PathLike[str] | None = None,
+        spool_max_bytes: int | None = None,
         stats: ExportStats | None = None,
+        log_store: GenAILogStore | None = None,
     ) -> None:
         self._api_key = cfg.resolve_api_key(api_key)
         self.server_url = cfg.resolve_server_url(server_url)
         cfg.validate_endpoint(self.server_url, self._api_key, allow_insecure_http)
         self.timeout = timeout if timeout is not None else cfg.default_export_timeout()
         self.stats = stats or ExportStats()
+        if capture_content is None:
+            capture_content = cfg.env_bool("HONEYHIVE_CAPTURE_CONTENT", default=True)
+        self.privacy = Privacy(capture_content, redact, self.stats)
         self.sessions = SessionResolver(
             session_id=session_id or cfg.env("HONEYHIVE_SESSION_ID"),
             session_name=session_name or cfg.env("HONEYHIVE_SESSION_NAME") or cfg.default_session_name(),
-            mode=session_mode,
+            mode=session_mode or cfg.env("HONEYHIVE_SESSION_MODE") or "process",
             metadata=session_metadata,
             user_properties=user_properties,
         )
+        # GenAI content that instrumentations emit as log records: add `exporter.log_processor`
+        # to the SDK LoggerProvider (configure() does) and it joins the spans when they are mapped.
+        self.log_store = log_store if log_store is not None else GenAILogStore(stats=self.stats)
+        self.log_processor = GenAILogRecordProcessor(self.log_store)
         self.mapper = SpanMapper(
             MappingOptions(
                 source=source or cfg.env("HONEYHIVE_SOURCE", "HH_SOURCE"),
@@ -71,6 +92,7 @@ class HoneyHiveSpanExporter(SpanExporter):
                 max_value_chars=max_value_chars,
             ),
             self.sessions,
+            log_store=self.log_store,
         )
         self.transport = HoneyHiveTransport(
             self.server_url, self._api_key, self.stats,
@@ -84,6 +106,16 @@ class HoneyHiveSpanExporter(SpanExporter):
         self._shutdown = False
         self._timer: threading.Thread | None = None
         self._wake = threading.Event()
+        self._scrubber = Scrubber([self._api_key])
+        self._closing = False
+        self.spool = _make_spool(spool_dir, spool_max_bytes, self.stats)
+        self._replay_thread: threading.Thread | None = None
+        self._next_replay_check = 0.0
+        if self.spool is not None and self.spool.pending():
+            self._start_replay()
+        if hasattr(os, "register_at_fork"):
+            after_fork = weakref.WeakMethod(self._after_fork_in_child)
+            os.register_at_fork(after_in_child=lambda: (method := after_fork()) is not None and method())
 
     # ----- SpanExporter -----------------------------------------------------------------
     def export(self, spans: Sequence[Any]) -> SpanExportResult:
@@ -105,22 +137,53 @@ class HoneyHiveSpanExporter(SpanExporter):
             return SpanExportResult.FAILURE
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        """Send everything held for merging, within `timeout_millis`."""
-        deadline = time.monotonic() + timeout_millis / 1000
-        with self._lock:
+        """Send everything held for merging, within `timeout_millis` (False if that was not possible)."""
+        budget = max(timeout_millis, 0) / 1000
+        deadline = time.monotonic() + budget
+        if not self._lock.acquire(timeout=budget):  # an export is still in flight
+            return False
+        try:
             return self._send(self.coalescer.drain(), deadline)
+        except Exception:  # noqa: BLE001
+            logger.debug("force_flush failed", exc_info=True)
+            return False
+        finally:
+            self._lock.release()
 
     def shutdown(self, timeout_millis: int = 30_000) -> None:
-        if self._shutdown:
+        """Send what is held and stop, within `timeout_millis` even if the server hangs.
+
+        The transport's deadline is capped, so retries and a request in flight end in time.
+        If HoneyHive did not answer the latest attempt at all, held events go straight to the
+        spool (when there is one) or get one short attempt, rather than a second full timeout.
+        """
+        if self._shutdown or self._closing:
             return
-        deadline = time.monotonic() + max(timeout_millis, 0) / 1000
+        self._closing = True
+        started = time.monotonic()
+        budget = max(timeout_millis, 0) / 1000
+        deadline = started + budget
         self._deadline_cap = deadline
+        self.transport.cap_deadline(deadline - min(0.25, budget / 5))  # leaves time to spool what was cut
+        acquired = self._lock.acquire(timeout=budget)
         try:
-            with self._lock:
-                self._send(self.coalescer.drain(), deadline)
+            if acquired:
+                drain_deadline = deadline
+                if not self.transport.healthy:
+                    drain_deadline = started if self.spool is not None else min(deadline, time.monotonic() + 0.5)
+                self._send(self.coalescer.drain(), drain_deadline)
+            else:
+                self.stats.drop("shutdown_timeout", len(self.coalescer))  # still held by a stuck export
+        except Exception:  # noqa: BLE001
+            logger.debug("shutdown failed", exc_info=True)
         finally:
+            if acquired:
+                self._lock.release()
             self._shutdown = True
             self._wake.set()
+            replay = self._replay_thread
+            if replay is not None and replay.is_alive():
+                replay.join(max(0.0, deadline - time.monotonic()))
             self.transport.stop()
             self._report_drops()
 
@@ -130,32 +193,56 @@ class HoneyHiveSpanExporter(SpanExporter):
         return min(deadline, self._deadline_cap) if self._deadline_cap is not None else deadline
 
     def _send(self, events: list[Event], deadline: float | None = None) -> bool:
-        """Create new sessions, then send events; returns False if any event was lost."""
+        """Create new sessions, then send events; returns False if any event was not delivered.
+
+        Events HoneyHive never answered for go to the spool when there is one; every other
+        undelivered event is counted as dropped.
+        """
         if not events:
             return True
         deadline = min(deadline, self._deadline()) if deadline is not None else self._deadline()
-        self._create_sessions(events, deadline)
+        unconfirmed = self._create_sessions(events, deadline)
         encoded = [self._encode(event) for event in events]
         sendable = [(event, body) for event, body in zip(events, encoded, strict=True) if body is not None]
-        failed = self.transport.send_events([body for _, body in sendable], [e.event_id for e, _ in sendable],
-                                            deadline)
+        delivery = self.transport.deliver([body for _, body in sendable], [e.event_id for e, _ in sendable],
+                                          deadline)
+        failed = delivery.failed
         lost = len(failed) + (len(events) - len(sendable))
         if failed:
-            self.stats.drop("export_failed", len(failed))
-            if not self.transport.auth_failed:  # a rejected key was already logged, once
-                self._log.warning("export_failed", "honeyhive-otel dropped %d events: %s",
-                                  len(failed), self.stats.last_error or "unknown error")
+            spooled = self._spool_failed(sendable, delivery.retryable, unconfirmed)
+            dropped = len(failed) - spooled
+            if dropped:
+                self.stats.drop("export_failed", dropped)
+                if not self.transport.auth_failed:  # a rejected key was already logged, once
+                    self._log.warning("export_failed", "honeyhive-otel dropped %d events: %s",
+                                      dropped, self.stats.last_error or "unknown error")
+            if spooled:
+                self._log.warning("spooled", "honeyhive-otel could not deliver %d events (%s); kept them in the "
+                                  "spool for later", spooled, self.stats.last_error or "unknown error")
+        elif self.spool is not None:
+            self._maybe_replay()
         return lost == 0
+
+    def _spool_failed(self, sendable: list[tuple[Event, bytes]], indices: list[int],
+                      unconfirmed: dict[str, dict[str, Any]]) -> int:
+        """Write the retryable undelivered events (and their unconfirmed sessions) to the spool."""
+        if self.spool is None or not indices:
+            return 0
+        chosen = [sendable[i] for i in indices]
+        session_ids = dict.fromkeys(event.session_id for event, _ in chosen)
+        sessions = [encode(unconfirmed[sid]) for sid in session_ids if sid in unconfirmed]
+        return len(chosen) if self.spool.write(sessions, [body for _, body in chosen]) else 0
 
     def _encode(self, event: Event) -> bytes | None:
         """One event as JSON bytes, shrunk until it fits the request budget, else None (counted)."""
         try:
-            body = encode(event.to_request())
+            event = self.privacy.apply(event)
+            body = self._encode_request(event)
             limit = self.transport.options.max_request_bytes - 64
             max_chars = self.mapper.options.max_value_chars
             while len(body) > limit and max_chars > 1_000:
                 max_chars //= 4
-                body = encode(bound_event(event, max_chars).to_request())
+                body = self._encode_request(bound_event(event, max_chars))
             if len(body) > limit:
                 self.stats.drop("too_large")
                 return None
@@ -165,7 +252,12 @@ class HoneyHiveSpanExporter(SpanExporter):
             self.stats.drop("unserialisable")
             return None
 
-    def _create_sessions(self, events: list[Event], deadline: float) -> None:
+    def _encode_request(self, event: Event) -> bytes:
+        return encode(self._scrubber.value(event.to_request()))
+
+    def _create_sessions(self, events: list[Event], deadline: float) -> dict[str, dict[str, Any]]:
+        """Create the sessions of `events` not created yet; returns the bodies the server did not confirm."""
+        unconfirmed: dict[str, dict[str, Any]] = {}
         first: dict[str, Event] = {}
         for event in events:
             if event.session_id in self._known_sessions:
@@ -177,10 +269,81 @@ class HoneyHiveSpanExporter(SpanExporter):
             info = event.session
             body = info.to_request() if info is not None else {"session_id": session_id, "inputs": {}}
             body["start_time"] = min(body.get("start_time") or event.start_time, event.start_time)
+            body = self._scrubber.value(body)
             if self.transport.create_session(body, deadline):
-                self._known_sessions[session_id] = None
-                while len(self._known_sessions) > _MAX_KNOWN_SESSIONS:
-                    self._known_sessions.popitem(last=False)
+                self._remember_session(session_id)
+            else:
+                unconfirmed[session_id] = body
+        return unconfirmed
+
+    def _remember_session(self, session_id: str) -> None:
+        self._known_sessions[session_id] = None
+        while len(self._known_sessions) > _MAX_KNOWN_SESSIONS:
+            self._known_sessions.popitem(last=False)
+
+    # ----- spool replay -------------------------------------------------------------
+    def _maybe_replay(self) -> None:
+        """After a successful export, send what an earlier outage spooled (checked every few seconds)."""
+        now = time.monotonic()
+        if self.spool is None or self._closing or now < self._next_replay_check:
+            return
+        self._next_replay_check = now + 2.0
+        running = self._replay_thread is not None and self._replay_thread.is_alive()
+        if not running and self.spool.pending():
+            self._start_replay()
+
+    def _start_replay(self) -> None:
+        self._replay_thread = threading.Thread(target=self._replay, name="HoneyHiveSpoolReplay", daemon=True)
+        self._replay_thread.start()
+
+    def _replay(self) -> None:
+        try:
+            if self.spool is not None:
+                self.spool.replay(self._deliver_spooled, should_stop=lambda: self._shutdown)
+        except Exception:  # noqa: BLE001
+            logger.debug("spool replay failed", exc_info=True)
+
+    def _deliver_spooled(self, batch: SpooledBatch) -> list[int] | None:
+        """Sessions first, then events; returns the events to keep, or None when HoneyHive is unreachable."""
+        deadline = self._deadline()
+        for body in batch.sessions:
+            session_id = str(body.get("session_id"))
+            if session_id in self._known_sessions:
+                continue
+            status = self.transport.session_status(body, deadline)
+            if status == "retry":
+                return None
+            if status == "created":
+                self._remember_session(session_id)
+        delivery = self.transport.deliver(batch.events, batch.event_ids, deadline)
+        if batch.events and len(delivery.retryable) == len(batch.events):
+            return None
+        rejected = len(delivery.failed) - len(delivery.retryable)
+        if rejected:
+            self.stats.drop("export_failed", rejected)
+        self.stats.add("replayed", len(batch.events) - len(delivery.failed))
+        return delivery.retryable
+
+    # ----- process life -------------------------------------------------------------
+    def _after_fork_in_child(self) -> None:
+        """The child starts with fresh locks and nothing held.
+
+        Events held for merging belong to the parent, which still sends them: the child
+        re-sending them would duplicate them. Its own spans are all new after the fork.
+        """
+        self._lock = threading.RLock()
+        self._wake = threading.Event()
+        self._timer = None
+        self._replay_thread = None
+        self._log = RateLimitedLog()
+        held = self.coalescer
+        self.coalescer = Coalescer(window_s=held.window_s, max_held=held.max_held, max_traces=held.max_traces,
+                                   max_spans_per_trace=held.max_spans_per_trace)
+        for owner in (self.stats, self.sessions):  # locks another thread may have held at fork time
+            if isinstance(getattr(owner, "_lock", None), type(threading.Lock())):
+                owner._lock = threading.Lock()
+        if self.spool is not None:
+            self.spool._after_fork_in_child()
 
     # ----- held events --------------------------------------------------------------
     def _ensure_timer(self) -> None:
@@ -213,3 +376,17 @@ class HoneyHiveSpanExporter(SpanExporter):
         if snapshot["dropped_total"]:
             logger.warning("honeyhive-otel shut down with %d spans/events dropped: %s (last error: %s)",
                            snapshot["dropped_total"], snapshot["dropped"], snapshot["last_error"])
+
+
+def _make_spool(directory: str | os.PathLike[str] | None, max_bytes: int | None, stats: ExportStats) -> Spool | None:
+    """The spool when `spool_dir`/HONEYHIVE_SPOOL_DIR is set; a directory that cannot be used is a config error."""
+    directory = directory or cfg.env("HONEYHIVE_SPOOL_DIR")
+    if not directory:
+        return None
+    if max_bytes is None:
+        env_bytes = cfg.env_float("HONEYHIVE_SPOOL_MAX_BYTES")
+        max_bytes = int(env_bytes) if env_bytes is not None else DEFAULT_MAX_BYTES
+    try:
+        return Spool(directory, max_bytes, stats)
+    except OSError as error:
+        raise cfg.ConfigurationError(f"spool_dir {str(directory)!r} cannot be used: {error.strerror or error}") from error

@@ -19,11 +19,24 @@ from .event import SessionInfo
 from .ids import normalize_session_id, session_id_for_trace
 from .mapping.attributes import SpanAttributes
 from .mapping.draft import Draft
-from .mapping.values import is_blank, to_jsonable
+from .mapping.values import as_list, is_blank, parse_json, to_jsonable
 
 # Attribute keys the processor stamps from context; also readable when users set them.
 BAGGAGE_SESSION_KEY = "honeyhive.baggage.session_id"
+BAGGAGE_SESSION_NAME_KEY = "honeyhive.baggage.session_name"
 CONTEXT_SESSION_KEY = "honeyhive.context.session_id"
+CONTEXT_SESSION_NAME_KEY = "honeyhive.context.session_name"
+CONTEXT_USER_ID_KEY = "honeyhive.context.user_id"
+CONTEXT_METADATA_KEY = "honeyhive.context.metadata"  # a JSON object
+CONTEXT_USER_PROPERTIES_KEY = "honeyhive.context.user_properties"  # a JSON object
+CONTEXT_TAGS_KEY = "honeyhive.context.tags"  # a list of strings
+# What `session()` creates its session with: {"metadata", "user_properties", "tags"} as JSON.
+CONTEXT_SESSION_VALUES_KEY = "honeyhive.context.session"
+CONTEXT_KEYS = (CONTEXT_SESSION_KEY, CONTEXT_SESSION_NAME_KEY, CONTEXT_USER_ID_KEY, CONTEXT_METADATA_KEY,
+                CONTEXT_USER_PROPERTIES_KEY, CONTEXT_TAGS_KEY, CONTEXT_SESSION_VALUES_KEY, BAGGAGE_SESSION_NAME_KEY)
+# W3C baggage entries `session(propagate=True)` sets and the processor reads.
+BAGGAGE_SESSION_PUBLIC_KEY = "honeyhive.session_id"
+BAGGAGE_SESSION_NAME = "honeyhive.session_name"
 
 SPAN_SESSION_KEYS = (
     "honeyhive.session_id", "honeyhive_session_id", BAGGAGE_SESSION_KEY, "session.id", "gen_ai.conversation.id",
@@ -65,17 +78,31 @@ class SessionResolver:
                 session_id, raw_id = self.default_session_id, self._default_raw
         if origin:
             attrs.note("session_id", origin)
+        per_call_user_properties = dict(draft.user_properties)
+        scoped = _read_context(attrs, draft)
         name = attrs.get("honeyhive.session_name", "honeyhive_session_name")
-        metadata = {**self.metadata, **draft.session_metadata}
+        scoped_name = attrs.get(BAGGAGE_SESSION_NAME_KEY) if origin == BAGGAGE_SESSION_KEY else None
+        metadata = {**self.metadata}
+        user_properties = {**self.user_properties}
+        if origin == CONTEXT_SESSION_KEY:
+            # The session was opened by the context API: it is created with that scope's values.
+            scoped_name = scoped.name
+            metadata.update(scoped.session.get("metadata") or {})
+            if scoped.session.get("tags"):
+                metadata["tags"] = scoped.session["tags"]
+            user_properties.update(scoped.session.get("user_properties") or {})
+        metadata.update(draft.session_metadata)
         if raw_id is not None:
             metadata["raw_session_id"] = raw_id
+        if is_blank(name):
+            name = draft.session_name or (scoped_name if not is_blank(scoped_name) else None) or self.session_name
         return SessionInfo(
             session_id=session_id,
-            session_name=str(name) if not is_blank(name) else (draft.session_name or self.session_name),
+            session_name=str(name),
             source=source,
             start_time=start_time_ms,
             metadata=to_jsonable(metadata),
-            user_properties={**self.user_properties, **draft.user_properties},
+            user_properties=to_jsonable({**user_properties, **per_call_user_properties}),
         )
 
     def _explicit(self, attrs: SpanAttributes, draft: Draft) -> tuple[Any, str | None]:
@@ -101,3 +128,52 @@ class SessionResolver:
     def _recall(self, trace_id: int) -> tuple[str, str | None] | None:
         with self._lock:
             return self._by_trace.get(trace_id)
+
+
+class _Scoped:
+    """The context API's values found on one span (stamped by the processor)."""
+
+    __slots__ = ("name", "metadata", "user_properties", "tags", "session")
+
+    def __init__(self) -> None:
+        self.name: Any = None
+        self.session: dict[str, Any] = {}
+        self.metadata: dict[str, Any] = {}
+        self.user_properties: dict[str, Any] = {}
+        self.tags: list[str] = []
+
+
+def _read_context(attrs: SpanAttributes, draft: Draft) -> _Scoped:
+    """Consume the `honeyhive.context.*` attributes and fill the draft where the span said nothing.
+
+    Per-call values (the span's own attributes, LiteLLM request metadata: already in the
+    draft) win over the context's; tags are a set, so the context's are added to the span's.
+    """
+    scoped = _Scoped()
+    if not any(attrs.has(key) for key in CONTEXT_KEYS):
+        return scoped
+    scoped.name = attrs.get(CONTEXT_SESSION_NAME_KEY)
+    session_values = parse_json(attrs.get(CONTEXT_SESSION_VALUES_KEY))
+    if isinstance(session_values, dict):
+        scoped.session = {key: value for key, value in session_values.items()
+                          if isinstance(value, dict if key != "tags" else list)}
+    metadata = parse_json(attrs.get(CONTEXT_METADATA_KEY))
+    if isinstance(metadata, dict):
+        scoped.metadata = metadata
+        for key, value in metadata.items():
+            draft.metadata.setdefault(key, value)
+    user_properties = parse_json(attrs.get(CONTEXT_USER_PROPERTIES_KEY))
+    if isinstance(user_properties, dict):
+        scoped.user_properties = dict(user_properties)
+    user_id = attrs.get(CONTEXT_USER_ID_KEY)
+    if not is_blank(user_id):
+        scoped.user_properties["user_id"] = str(user_id)
+    for key, value in scoped.user_properties.items():
+        draft.user_properties.setdefault(key, value)
+    tags = as_list(attrs.get(CONTEXT_TAGS_KEY)) or []
+    scoped.tags = [str(tag) for tag in tags]
+    if scoped.tags:
+        existing = as_list(draft.metadata.get("tags")) or []
+        draft.metadata["tags"] = list(dict.fromkeys([*existing, *scoped.tags]))
+    attrs.consume(*CONTEXT_KEYS)
+    return scoped

@@ -24,6 +24,13 @@ class ExportStats:
         self.sessions_created = 0
         self.requests = 0
         self.retries = 0
+        # The on-disk spool (not losses): events written there, and events from it later accepted.
+        self.spooled = 0
+        self.replayed = 0
+        # Not losses: spans the filter or the sampler chose not to export, events whose redactor failed.
+        self.spans_filtered = 0
+        self.spans_sampled_out = 0
+        self.redaction_failures = 0
         self.dropped: dict[str, int] = {}
         self.last_error: str | None = None
         self.last_error_time: float | None = None
@@ -56,6 +63,11 @@ class ExportStats:
                 "sessions_created": self.sessions_created,
                 "requests": self.requests,
                 "retries": self.retries,
+                "spooled": self.spooled,
+                "replayed": self.replayed,
+                "spans_filtered": self.spans_filtered,
+                "spans_sampled_out": self.spans_sampled_out,
+                "redaction_failures": self.redaction_failures,
                 "dropped": dict(self.dropped),
                 "dropped_total": sum(self.dropped.values()),
                 "last_error": self.last_error,

@@ -3,26 +3,39 @@
 - `POST /v1/sessions` once per new session id, `POST /v1/events/batch` for events.
 - One pooled `requests.Session`; bodies are packed under a byte budget per request.
 - 429, 5xx, connection errors and timeouts: exponential backoff with full jitter,
-  honouring `Retry-After`, all within the caller's deadline.
+  honouring `Retry-After`, all within the caller's deadline. One attempt waits for its
+  answer at most half the time left (at least 2 s), so a lost response leaves time to retry.
 - 413: the batch is split in halves. A 500 "partially created" answer: only the events
   the server did not create are sent again (event ids are stable, so nothing duplicates).
-- 400/401/403/404: no retry, one clear log line per status (the key never appears).
-Nothing here raises into the caller: failures come back as undelivered events.
+- 400/401/403/404: no retry, one clear log line per status (the key never appears). A TLS
+  verification failure is not retried either (it will not heal by itself): one log line.
+- Shutdown: `cap_deadline()` lowers the deadline of everything in flight, and a request still
+  waiting for an answer at that moment is cut (its socket is shut down), so a hanging server
+  cannot hold `shutdown()` beyond its timeout. `stop()` cuts everything at once.
+- After `fork()` the child gets a new `requests.Session` (pooled sockets belong to the parent).
+Nothing here raises into the caller: failures come back as undelivered events, marked
+retryable (may succeed later: spool them) or not (rejected by the server).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
+import socket
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .stats import ExportStats, RateLimitedLog
 from .version import __version__
@@ -47,21 +60,39 @@ class TransportOptions:
 
 
 def encode(value: Any) -> bytes:
-    """Compact UTF-8 JSON; values are already JSON-safe (see mapping.limits)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    """Compact UTF-8 JSON; values are already JSON-safe (see mapping.limits).
+
+    A lone surrogate (half a UTF-16 pair: "\\udcff", e.g. from bytes decoded with
+    `surrogateescape`) cannot be UTF-8: it becomes "?" rather than costing the whole event.
+    """
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8", "replace")
+
+
+@dataclass
+class Delivery:
+    """Which events of one `deliver()` call did not reach the server, by index."""
+
+    failed: list[int] = field(default_factory=list)
+    retryable: list[int] = field(default_factory=list)  # of `failed`: may succeed later (not rejected)
+
+    def fail(self, indices: Sequence[int], retryable: bool) -> None:
+        self.failed.extend(indices)
+        if retryable:
+            self.retryable.extend(indices)
 
 
 class _Outcome:
     """What one request attempt ended with."""
 
-    __slots__ = ("status", "body", "retry_after", "error")
+    __slots__ = ("status", "body", "retry_after", "error", "fatal")
 
     def __init__(self, status: int | None = None, body: Any = None, retry_after: float | None = None,
-                 error: str | None = None) -> None:
+                 error: str | None = None, fatal: bool = False) -> None:
         self.status = status
         self.body = body
         self.retry_after = retry_after
         self.error = error
+        self.fatal = fatal  # no answer, and trying again cannot help (TLS verification failed)
 
     @property
     def ok(self) -> bool:
@@ -69,7 +100,7 @@ class _Outcome:
 
     @property
     def retryable(self) -> bool:
-        return self.status is None or self.status in RETRYABLE_STATUSES
+        return (self.status is None and not self.fatal) or self.status in RETRYABLE_STATUSES
 
 
 class HoneyHiveTransport:
@@ -83,12 +114,16 @@ class HoneyHiveTransport:
         self._log = RateLimitedLog()
         self._stop = threading.Event()
         self.auth_failed = False
-        self._http = requests.Session()
-        self._http.verify = self.options.verify
-        self._http.trust_env = True  # REQUESTS_CA_BUNDLE, proxies
-        adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=4, max_retries=0)
-        self._http.mount("https://", adapter)
-        self._http.mount("http://", adapter)
+        # False while the latest attempt got no answer at all (refused, reset, timed out).
+        self.healthy = True
+        self._cap: float | None = None
+        self._cap_lock = threading.Lock()
+        self._timers: list[threading.Timer] = []
+        self._connections: weakref.WeakSet[HTTPConnection] = weakref.WeakSet()
+        self._http = self._new_session()
+        if hasattr(os, "register_at_fork"):
+            after_fork = weakref.WeakMethod(self._after_fork_in_child)
+            os.register_at_fork(after_in_child=lambda: (method := after_fork()) is not None and method())
         self._headers = {
             "Content-Type": "application/json",
             "Accept": "application/json",
@@ -108,20 +143,85 @@ class HoneyHiveTransport:
         self._report(outcome, "session")
         return False
 
+    def session_status(self, body: dict[str, Any], deadline: float) -> str:
+        """`POST /v1/sessions`: "created", "retry" (may work later) or "rejected"."""
+        outcome = self._post_with_retries("/v1/sessions", encode(body), deadline)
+        if outcome.ok:
+            self.stats.add("sessions_created")
+            return "created"
+        self._report(outcome, "session")
+        return "retry" if outcome.retryable else "rejected"
+
     def send_events(self, encoded_events: Sequence[bytes], event_ids: Sequence[str], deadline: float) -> list[int]:
         """Send pre-encoded events; return the indices of events that were not delivered."""
-        failed: list[int] = []
+        return self.deliver(encoded_events, event_ids, deadline).failed
+
+    def deliver(self, encoded_events: Sequence[bytes], event_ids: Sequence[str], deadline: float) -> Delivery:
+        """Send pre-encoded events; say which were not delivered and which of those may be retried later."""
+        result = Delivery()
         for chunk in self._chunks(encoded_events):
-            failed.extend(self._send_chunk(chunk, encoded_events, event_ids, deadline))
-        return failed
+            self._send_chunk(chunk, encoded_events, event_ids, deadline, result)
+        return result
+
+    def cap_deadline(self, deadline: float) -> None:
+        """Nothing may run past `deadline` (monotonic): retries stop, and a request still
+        waiting for an answer then is cut. For `shutdown(timeout)` with a hanging server."""
+        with self._cap_lock:
+            self._cap = deadline if self._cap is None else min(self._cap, deadline)
+            timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._abort_connections)
+            timer.daemon = True
+            self._timers.append(timer)
+        timer.start()
 
     def stop(self) -> None:
-        """Interrupt backoff sleeps (shutdown) and release pooled connections."""
+        """Interrupt backoff sleeps and requests in flight (shutdown); release pooled connections."""
         self._stop.set()
+        with self._cap_lock:
+            timers, self._timers = self._timers, []
+        for timer in timers:
+            timer.cancel()
+        self._abort_connections()
         try:
             self._http.close()
         except Exception:  # noqa: BLE001
             pass
+
+    # ----- connections -------------------------------------------------------------
+    def _new_session(self) -> requests.Session:
+        session = requests.Session()
+        session.verify = self.options.verify
+        session.trust_env = True  # REQUESTS_CA_BUNDLE, proxies
+        adapter = _tracking_adapter(self._connections)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
+
+    def _abort_connections(self) -> None:
+        """Shut down every socket this transport opened: a blocked read returns at once."""
+        for connection in list(self._connections):
+            sock = getattr(connection, "sock", None)
+            if sock is None:
+                continue
+            try:
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's method, also for TLS
+            except (OSError, TypeError, ValueError):
+                pass
+
+    def _after_fork_in_child(self) -> None:
+        """The parent's pooled sockets, locks and timers are not the child's: start afresh.
+
+        The inherited sockets are neither used nor shut down here (that would cut the
+        parent's connections); they are closed when the old session is garbage-collected.
+        """
+        stopped = self._stop.is_set()
+        self._stop = threading.Event()
+        if stopped:
+            self._stop.set()
+        self._log = RateLimitedLog()
+        self._cap_lock = threading.Lock()
+        self._timers = []
+        self._connections = weakref.WeakSet()
+        self._http = self._new_session()
 
     # ----- batching ----------------------------------------------------------------
     def _chunks(self, encoded: Sequence[bytes]) -> list[list[int]]:
@@ -143,7 +243,7 @@ class HoneyHiveTransport:
         return chunks
 
     def _send_chunk(self, chunk: list[int], encoded: Sequence[bytes], event_ids: Sequence[str],
-                    deadline: float) -> list[int]:
+                    deadline: float, result: Delivery) -> None:
         pending = list(chunk)
         attempt = 0
         while pending:
@@ -151,15 +251,17 @@ class HoneyHiveTransport:
             outcome = self._post("/v1/events/batch", body, deadline)
             if outcome.ok:
                 self.stats.add("events_exported", len(pending))
-                return []
+                return
             if outcome.status == 413:
                 if len(pending) == 1:
                     self._log.warning("too_large", "HoneyHive rejected an event as too large (413); dropped")
                     self.stats.error("413 for a single event")
-                    return pending
+                    result.fail(pending, retryable=False)
+                    return
                 half = len(pending) // 2
-                return (self._send_chunk(pending[:half], encoded, event_ids, deadline)
-                        + self._send_chunk(pending[half:], encoded, event_ids, deadline))
+                self._send_chunk(pending[:half], encoded, event_ids, deadline, result)
+                self._send_chunk(pending[half:], encoded, event_ids, deadline, result)
+                return
             if outcome.status == 500 and isinstance(outcome.body, dict):
                 created = {str(i) for i in outcome.body.get("event_ids") or () if i}
                 if created:
@@ -167,19 +269,21 @@ class HoneyHiveTransport:
                     self.stats.add("events_exported", len(delivered))
                     pending = [i for i in pending if event_ids[i] not in created]
                     if not pending:
-                        return []
+                        return
             if not outcome.retryable:
                 self._report(outcome, "events")
-                return pending
+                result.fail(pending, retryable=False)
+                return
             delay = self._backoff(attempt, outcome.retry_after, deadline)
             if delay is None:
                 self._report(outcome, "events")
-                return pending
+                result.fail(pending, retryable=True)
+                return
             attempt += 1
             self.stats.add("retries")
             if self._stop.wait(delay):
-                return pending
-        return []
+                result.fail(pending, retryable=True)
+                return
 
     # ----- requests ----------------------------------------------------------------
     def _post_with_retries(self, path: str, body: bytes, deadline: float) -> _Outcome:
@@ -194,9 +298,13 @@ class HoneyHiveTransport:
             attempt += 1
             self.stats.add("retries")
 
+    def _capped(self, deadline: float) -> float:
+        cap = self._cap
+        return deadline if cap is None else min(deadline, cap)
+
     def _post(self, path: str, body: bytes, deadline: float) -> _Outcome:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        remaining = self._capped(deadline) - time.monotonic()
+        if remaining <= 0 or self._stop.is_set():
             return _Outcome(error="export timeout reached")
         headers = self._headers
         if self.options.gzip_min_bytes and len(body) >= self.options.gzip_min_bytes:
@@ -206,12 +314,21 @@ class HoneyHiveTransport:
         try:
             response = self._http.post(
                 self.server_url + path, data=body, headers=headers,
-                timeout=(min(self.options.connect_timeout, remaining), remaining),
+                timeout=(min(self.options.connect_timeout, remaining), _attempt_timeout(remaining)),
+                # An explicit `verify` (CA bundle path, or False) must win over REQUESTS_CA_BUNDLE,
+                # which requests would otherwise prefer; the default True lets that variable apply.
+                verify=None if self.options.verify is True else self.options.verify,
             )
+        except requests.exceptions.SSLError:
+            self.healthy = False
+            return _Outcome(error="TLS certificate verification failed", fatal=True)
         except requests.exceptions.RequestException as error:
+            self.healthy = False
             return _Outcome(error=f"{type(error).__name__}")
         except Exception as error:  # noqa: BLE001 - transport must never raise
+            self.healthy = False
             return _Outcome(error=f"{type(error).__name__}")
+        self.healthy = True
         try:
             payload = response.json() if response.content else None
         except ValueError:
@@ -223,7 +340,7 @@ class HoneyHiveTransport:
         delay = random.uniform(0, min(self.options.backoff_max, self.options.backoff_initial * 2**attempt))
         if retry_after is not None:
             delay = max(delay, retry_after)
-        if time.monotonic() + delay >= deadline:
+        if time.monotonic() + delay >= self._capped(deadline):
             return None
         return delay
 
@@ -234,6 +351,10 @@ class HoneyHiveTransport:
                        "check HONEYHIVE_API_KEY and the server URL. Not retrying.")
             self._log.once(f"auth-{outcome.status}", message)
             self.auth_failed = True
+        elif outcome.fatal:
+            message = (f"HoneyHive at {self.server_url}: {outcome.error}. Not retrying. For a private CA, set "
+                       "REQUESTS_CA_BUNDLE to its PEM bundle.")
+            self._log.once("tls", message)
         elif outcome.status is not None and not outcome.retryable:
             detail = ""
             if isinstance(outcome.body, dict):
@@ -242,6 +363,45 @@ class HoneyHiveTransport:
         else:
             message = f"HoneyHive unreachable while sending {what}: {outcome.error or outcome.status}"
         self.stats.error(message)
+
+
+def _attempt_timeout(remaining: float) -> float:
+    """How long one attempt may wait for its answer: half the time left, at least 2 s."""
+    return remaining if remaining <= 2.0 else max(2.0, remaining / 2)
+
+
+def _tracking_adapter(connections: weakref.WeakSet[HTTPConnection]) -> HTTPAdapter:
+    """An HTTPAdapter whose connections register in `connections`, so shutdown can cut them."""
+
+    class _Connection(HTTPConnection):
+        def connect(self) -> None:
+            super().connect()
+            connections.add(self)
+
+    class _TLSConnection(HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()
+            connections.add(self)
+
+    class _Pool(HTTPConnectionPool):
+        ConnectionCls = _Connection
+
+    class _TLSPool(HTTPSConnectionPool):
+        ConnectionCls = _TLSConnection
+
+    pools = {"http": _Pool, "https": _TLSPool}
+
+    class _Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+
+        def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(*args, **kwargs)
+            manager.pool_classes_by_scheme = pools
+            return manager
+
+    return _Adapter(pool_connections=2, pool_maxsize=4, max_retries=0)
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -1,0 +1,148 @@
+"""The last line of defence against exporting a credential: scrub every body right before it leaves.
+
+Conventions already leave the secret fields they know out (LiteLLM's request headers, for
+example); this pass runs on every event and session body, whatever produced it, because
+instrumentations and users put headers and keys in attributes we never mapped
+(`http.request.header.authorization`, `llm.headers`, a repr of LiteLLM's `requester_metadata`):
+
+- a mapping key that names a credential is removed. The key's last dotted segment is compared
+  lowercase with '_' read as '-': exactly `token`, or ending in `authorization`, `cookie`,
+  `api-key`, `password`, `secret`, `access-token`, ... Token *counts* stay
+  (`gen_ai.usage.input_tokens`, `prompt_tokens`, `max_tokens` end in "tokens").
+- in every string: the configured API key, `sk-...` keys (OpenAI, LiteLLM virtual keys),
+  `hh_...` keys, `Bearer ...`/`Basic ...` credentials, the value of a quoted
+  `"authorization": "..."`-like pair inside JSON or Python-repr text, and header lines such as
+  `Cookie: ...` become "[redacted]".
+
+Also: a `__proto__` key is renamed `[__proto__]` (a JavaScript consumer merging objects naively
+would otherwise have its prototype replaced). Bounded: nesting deeper than `MAX_DEPTH` is
+replaced by a marker rather than walked, a string with more than `MAX_MATCHES` credential-like
+matches is replaced whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+REDACTED = "[redacted]"
+TOO_MANY = "[redacted: too many credential-like values]"
+PROTO_RENAMED = "[__proto__]"
+MAX_DEPTH = 100
+MAX_MATCHES = 1_000  # per pattern and string: beyond it the whole string is replaced (bounded time)
+
+_SECRET_SUFFIXES = (
+    "authorization", "cookie", "cookies", "api-key", "apikey", "password", "passwd", "secret", "access-token",
+    "refresh-token", "id-token", "auth-token", "session-token", "bearer-token", "private-key", "secret-key",
+    "credentials", "subscription-key",
+)
+_SECRET_NAMES = "authorization|cookie|set-cookie|api[_-]?key|apikey|password|passwd|secret|token|credentials"
+
+# Cheap triggers decide which patterns need to run: one regex search for short strings,
+# substring tests on the lowercased text for long ones (where a case-insensitive regex is slow).
+_NAME_TRIGGERS = ("authoriz", "cookie", "key", "passw", "secret", "token", "credential")
+_ANY_TRIGGER = re.compile(r"(?i)authoriz|cookie|key|passw|secret|token|credential|bearer|basic|sk[-_]|hh[-_]")
+_SHORT = 4096
+_MIN_SECRET = 7  # "sk-abcd": nothing shorter can match a pattern
+_KEY_CACHE_SIZE = 10_000
+_SCALARS = frozenset({int, float, bool, type(None)})
+_RAW_KEY = re.compile(r"(?<![A-Za-z0-9_\-])(?:(?:sk|SK)[-_][A-Za-z0-9_\-]{4,}|(?:hh|HH)[-_][A-Za-z0-9_\-]{8,})")
+_AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=\-]{6,}")
+# "authorization": "...", 'api_key': '...', "x-api-key"="...": the quoted value of a secret-named key.
+_QUOTED_PAIR = re.compile(
+    r"""(?i)(["'])([A-Za-z0-9_.\-]*(?:""" + _SECRET_NAMES + r"""))\1(\s*[:=]\s*)(["'])((?:\\.|(?!\4)[^\\])*)\4""")
+# Header text: "Cookie: a=b" on its own line.
+_HEADER_LINE = re.compile(
+    r"(?im)^(\s*(?:proxy-)?(?:authorization|cookie|set-cookie|x-api-key|api-key)\s*:\s*)(\S.*)$")
+
+
+class _TooMany(Exception):
+    pass
+
+
+def _sub(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], value: str) -> str:
+    result, count = pattern.subn(replace, value, count=MAX_MATCHES)
+    if count >= MAX_MATCHES:
+        raise _TooMany
+    return result
+
+
+def _safe_key(key: str) -> str:
+    """`__proto__` as a JSON key can pollute prototypes in a JavaScript consumer that merges naively."""
+    return PROTO_RENAMED if key == "__proto__" else key
+
+
+def is_secret_key(key: Any) -> bool:
+    """True for a mapping key whose value is a credential (not for token counts)."""
+    if not isinstance(key, str):
+        return False
+    segment = key.rsplit(".", 1)[-1].strip().lower().replace("_", "-")
+    return segment == "token" or segment.endswith(_SECRET_SUFFIXES)
+
+
+class Scrubber:
+    """Removes secret keys and masks secret values; knows the configured API key(s) verbatim."""
+
+    def __init__(self, known_secrets: Iterable[str | None] = ()) -> None:
+        self.known = tuple(s for s in known_secrets if isinstance(s, str) and len(s) >= 8)
+        self._keys: dict[str, str | None] = {}  # mapping key -> key to write (None: drop); keys repeat a lot
+
+    def text(self, value: str) -> str:
+        """`value` with every credential it contains replaced by "[redacted]"."""
+        if len(value) < _MIN_SECRET:
+            return value
+        for secret in self.known:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        if len(value) <= _SHORT and not _ANY_TRIGGER.search(value):
+            return value
+        lowered = value.lower()
+        try:
+            if any(name in lowered for name in _NAME_TRIGGERS):
+                if "'" in value or '"' in value:
+                    value = _sub(_QUOTED_PAIR, lambda m: f"{m[1]}{m[2]}{m[1]}{m[3]}{m[4]}{REDACTED}{m[4]}", value)
+                if ":" in value:
+                    value = _sub(_HEADER_LINE, lambda m: m[1] + REDACTED, value)
+            if "bearer" in lowered or "basic" in lowered:
+                value = _sub(_AUTH_SCHEME, lambda m: f"{m[1]}{m[2]}{REDACTED}", value)
+            if "sk" in lowered or "hh" in lowered:
+                value = _sub(_RAW_KEY, lambda m: REDACTED, value)
+        except _TooMany:
+            return TOO_MANY
+        return value
+
+    def value(self, value: Any, depth: int = 0) -> Any:
+        """A scrubbed copy of a JSON-like value (dicts, lists, strings, scalars)."""
+        kind = type(value)
+        if kind in _SCALARS:
+            return value
+        if kind is str or isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            if depth >= MAX_DEPTH:
+                return "[max depth]"
+            result = {}
+            for key, item in value.items():
+                if isinstance(key, str):
+                    key = self._key(key)
+                    if key is None:
+                        continue
+                result[key] = item if type(item) in _SCALARS else self.value(item, depth + 1)
+            return result
+        if isinstance(value, (list, tuple)):
+            if depth >= MAX_DEPTH:
+                return "[max depth]"
+            return [item if type(item) in _SCALARS else self.value(item, depth + 1) for item in value]
+        return value
+
+    def _key(self, key: str) -> str | None:
+        """The key to write for `key`, or None when its value is a credential (cached: keys repeat)."""
+        cached = self._keys.get(key, "")
+        if cached != "":
+            return cached
+        result = None if is_secret_key(key) else _safe_key(self.text(key))
+        if len(self._keys) >= _KEY_CACHE_SIZE:
+            self._keys.clear()
+        self._keys[key] = result
+        return result

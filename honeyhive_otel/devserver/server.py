@@ -23,6 +23,7 @@ from socketserver import TCPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from . import viewer
 from .faults import Fault, FaultRegistry, fault_from_json
 from .schema import SchemaError, validate
 from .store import Store
@@ -291,8 +292,13 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k: v for k, v in self.headers.items() if k.lower() != "authorization"}
         self.rec = RequestRecord(method=self.command, path=split.path, query=split.query, headers=headers)
         self._recorded = False
+        is_viewer = viewer.handles(split.path)
         try:
-            if split.path.startswith("/_dev/"):
+            if is_viewer:  # the web page and its polling: not logged, no faults, no key (like /_dev/)
+                self._recorded = True
+                self._read_body(_DRAIN_LIMIT)
+                self._send_raw(*viewer.respond(dev.store, self.command, split.path, split.query))
+            elif split.path.startswith("/_dev/"):
                 self._recorded = True  # control calls are not part of the request log
                 self._dev_route(self._read_body(_DRAIN_LIMIT))
             else:
@@ -306,8 +312,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(_Reject(500, f"internal devserver error: {type(err).__name__}"))
         finally:
             self._record()
-            logger.info("%s %s -> %s%s", self.command, split.path, self.rec.status or "no response",
-                        f" (fault {self.rec.fault})" if self.rec.fault else "")
+            logger.log(logging.DEBUG if is_viewer else logging.INFO, "%s %s -> %s%s", self.command, split.path,
+                       self.rec.status or "no response", f" (fault {self.rec.fault})" if self.rec.fault else "")
 
     def _record(self) -> None:
         if not self._recorded:
@@ -322,6 +328,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_raw(self, status: int, content_type: str, data: bytes, headers: dict[str, str]) -> None:
+        self.rec.status = status
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")

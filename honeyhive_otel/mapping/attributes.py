@@ -8,6 +8,7 @@ mapped field (provenance), which answers the usual "why is my input empty" quest
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -22,7 +23,7 @@ _INDEXED = re.compile(r"^(\d{1,9})\.(.+)$")
 class SpanAttributes:
     """Attribute access with consumption tracking; every getter marks what it read."""
 
-    __slots__ = ("_attrs", "consumed", "sources", "_debug", "_prefix_cache")
+    __slots__ = ("_attrs", "consumed", "sources", "_debug", "_prefix_cache", "_sorted_keys")
 
     def __init__(self, attributes: Any, debug: bool = False) -> None:
         try:
@@ -33,6 +34,7 @@ class SpanAttributes:
         self.sources: dict[str, str] = {}
         self._debug = debug
         self._prefix_cache: dict[str, list[str]] = {}
+        self._sorted_keys: list[str] | None = None
 
     # ----- plain access -------------------------------------------------------------
     def raw(self) -> dict[str, Any]:
@@ -73,9 +75,18 @@ class SpanAttributes:
 
     # ----- prefixes and indexed keys ------------------------------------------------
     def keys_with_prefix(self, prefix: str) -> list[str]:
+        """Keys starting with `prefix`: a binary search over the keys sorted once per span,
+        so the ~25 prefixes the conventions ask about cost O(log n) each, not a full scan."""
         cached = self._prefix_cache.get(prefix)
         if cached is None:
-            cached = [key for key in self._attrs if key.startswith(prefix)]
+            if self._sorted_keys is None:
+                self._sorted_keys = sorted(self._attrs)
+            keys = self._sorted_keys
+            start = bisect_left(keys, prefix)
+            end = start
+            while end < len(keys) and keys[end].startswith(prefix):
+                end += 1
+            cached = keys[start:end]
             self._prefix_cache[prefix] = cached
         return cached
 

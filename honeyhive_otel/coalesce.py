@@ -255,6 +255,8 @@ class Coalescer:
                 outer.outputs.setdefault(key, value)
         for key, value in inner.config.items():
             outer.config.setdefault(key, value)
+        if inner.convention == "litellm" and outer.config.get("provider") == "litellm" and inner.config.get("provider"):
+            outer.config["provider"] = inner.config["provider"]  # the real provider behind LiteLLM
         _merge_metadata(outer.metadata, inner.metadata, inner_is_litellm=inner.convention == "litellm")
         for key, value in inner.user_properties.items():
             outer.user_properties.setdefault(key, value)

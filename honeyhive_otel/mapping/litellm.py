@@ -1,23 +1,512 @@
-"""LiteLLM's own `otel` callback spans (placeholder until its module lands)."""
+"""LiteLLM's own `otel` callback spans (scope `litellm`): request, raw, proxy and service spans.
+
+Runs after genai.py, which already read the `gen_ai.*` content, usage, provider and request
+parameters. This module adds what only LiteLLM carries:
+
+- request spans (`litellm.call_id`; default schema, semconv opt-in and the v2 logger):
+  tool calls from `gen_ai.completion.N.function_call.*`, tool definitions from
+  `llm.request.functions.*`, cost and its breakdown, embeddings, provider fallbacks, and
+  router/proxy context under `metadata.litellm` / `metadata.litellm.proxy`;
+- `raw_gen_ai_request` spans: absorbed into their parent (never an event of their own);
+- proxy service spans (`auth`, `router`, `proxy_pre_call`: attributes `service`/`call_type`)
+  become tool events; the proxy's `Received Proxy Server Request` span is a chain event.
+
+`metadata.*` values are Python repr strings (`''` = absent): parsed with `parse_repr`, never
+`eval`. Secrets never leave: `llm.headers`/`gen_ai.headers` are dropped, credential fields in
+requester metadata are removed and raw `sk-...` keys are masked. What the spans lack (custom
+caller metadata, failed deployment, previous attempts, routing strategy) comes from the
+process-global store that `honeyhive_otel.litellm`'s callback fills; the store is consulted by
+call id and trace id, so replayed spans still map from their attributes alone.
+
+This module must not import litellm.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+from ..litellm import steering
+from ..litellm.context import STORE, pick_attempt
+from ..litellm.secrets import redact
+from . import messages as msg
 from .attributes import SpanAttributes
 from .draft import Draft
+from .event_type import CHAIN, MODEL, TOOL
+from .values import as_bool, as_float, as_int, as_list, is_blank, parse_json, parse_repr
 
 CONVENTION = "litellm"
+SCOPE = "litellm"
+SYNTHETIC_ATTRIBUTE = "honeyhive.litellm.synthetic"  # set on the error spans our callback emits
+ATTEMPT_ATTRIBUTE = "honeyhive.litellm.attempt"  # ... with the attempt they report
+
+SECRET_ATTRIBUTES = ("llm.headers", "gen_ai.headers")
+EMBEDDING_CALL_TYPES = frozenset({"embedding", "aembedding", "embeddings"})
+# metadata.<key> -> metadata.litellm.proxy.<name>
+PROXY_FIELDS = {
+    "user_api_key_hash": "key_hash", "user_api_key_alias": "key_alias", "user_api_key_team_id": "team_id",
+    "user_api_key_team_alias": "team_alias", "user_api_key_org_id": "org_id", "user_api_key_org_alias": "org_alias",
+    "user_api_key_project_id": "project_id", "user_api_key_project_alias": "project_alias",
+    "user_api_key_user_id": "user_id", "user_api_key_user_email": "user_email",
+    "user_api_key_end_user_id": "end_user_id", "user_api_key_request_route": "route",
+    "requester_ip_address": "requester_ip", "user_agent": "user_agent", "user_api_key_spend": "spend",
+    "user_api_key_max_budget": "max_budget", "user_api_key_team_spend": "team_spend",
+    "user_api_key_team_max_budget": "team_max_budget", "user_api_key_user_spend": "user_spend",
+    "user_api_key_user_max_budget": "user_max_budget", "user_api_key_budget_reset_at": "budget_reset_at",
+    "user_api_key_auth_metadata": "key_metadata", "team_id": "team_id", "team_alias": "team_alias",
+}
+# metadata.<key> kept as metadata.litellm.<key> when not empty.
+LITELLM_FIELDS = ("spend_logs_metadata", "routing_decision", "applied_guardrails", "mcp_tool_call_metadata",
+                  "vector_store_request_metadata", "prompt_management_metadata", "cold_storage_object_key")
+# metadata.<key> read and dropped: steering input, duplicates or noise.
+DROPPED_FIELDS = frozenset({"requester_metadata", "requester_custom_headers", "usage_object", "used_client_oauth_token"})
+_RATE_PREFIXES = ("discount", "margin")
+# Caller request parameters (from the callback) that become config when the span lacks them.
+REQUEST_PARAMETERS = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed", "n",
+                      "presence_penalty", "frequency_penalty", "tool_choice", "response_format", "reasoning_effort",
+                      "parallel_tool_calls", "logprobs", "top_logprobs", "dimensions", "encoding_format")
+
+
+# ----- detection --------------------------------------------------------------------
+def _scope(span: Any) -> str:
+    return getattr(getattr(span, "instrumentation_scope", None), "name", "") or ""
 
 
 def is_request_span(attrs: SpanAttributes, span: Any) -> bool:
-    scope = getattr(getattr(span, "instrumentation_scope", None), "name", "")
-    return scope == "litellm" and attrs.has("litellm.call_id")
+    """A LiteLLM call: its own `litellm_request`, or a span LiteLLM wrote its call onto."""
+    if not attrs.has("litellm.call_id"):
+        return False
+    return _scope(span) == SCOPE or attrs.has("hidden_params") or attrs.has("llm.request.type")
 
 
 def applies(attrs: SpanAttributes, span: Any) -> bool:
-    return getattr(getattr(span, "instrumentation_scope", None), "name", "") == "litellm"
+    return _scope(span) == SCOPE or is_request_span(attrs, span)
 
 
+def _is_service_span(attrs: SpanAttributes) -> bool:
+    return not is_blank(attrs.peek("service")) and not attrs.has("litellm.call_id")
+
+
+def _is_proxy_request_span(attrs: SpanAttributes, span: Any) -> bool:
+    kind = getattr(getattr(span, "kind", None), "name", "")
+    return kind == "SERVER" or attrs.has("litellm.preprocessing.duration_ms") or (
+        attrs.has("exception") and not attrs.has("litellm.call_id"))
+
+
+_NOT_RAW_SEGMENTS = frozenset({"request", "response", "usage", "token_count", "input_messages", "output_messages",
+                               "invocation_parameters", "prompts", "function_call"})
+
+
+def _is_raw_key(key: str) -> bool:
+    """`llm.<provider>.<field>` (the provider's request/response body) or the team stamp on it."""
+    if key.startswith("metadata.user_api_key_team_"):
+        return True
+    parts = key.split(".")
+    return len(parts) >= 3 and parts[0] == "llm" and parts[1] not in _NOT_RAW_SEGMENTS
+
+
+def _is_raw_request_span(attrs: SpanAttributes, span: Any) -> bool:
+    """`raw_gen_ai_request` (or renamed by `generation_name`): a child holding only the provider's body.
+
+    Streams and mocked calls leave it empty (behind the proxy: only the team stamp); then only
+    its default name identifies it.
+    """
+    if getattr(span, "parent", None) is None or attrs.has("litellm.call_id") or attrs.has("service") \
+            or _is_proxy_request_span(attrs, span):
+        return False
+    named = str(getattr(span, "name", "")) == "raw_gen_ai_request"
+    keys = list(attrs.raw())
+    if not keys:
+        return named
+    return all(_is_raw_key(key) for key in keys) and (named or any(key.startswith("llm.") for key in keys))
+
+
+# ----- apply ------------------------------------------------------------------------
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
-    return None
+    attrs.consume(*SECRET_ATTRIBUTES)
+    if is_request_span(attrs, span):
+        _request(attrs, span, draft)
+        return
+    if _scope(span) != SCOPE:
+        return
+    if _is_raw_request_span(attrs, span):
+        draft.disposition = "absorb"
+        attrs.prefixed("llm.")
+        attrs.prefixed("metadata.")
+        return
+    if _is_service_span(attrs):
+        _service(attrs, draft)
+    elif _is_proxy_request_span(attrs, span):
+        _proxy_request(attrs, draft)
+    _steer_from_request_store(span, draft)
+
+
+def _explicit_type(attrs: SpanAttributes) -> bool:
+    return not is_blank(attrs.peek("honeyhive.event_type")) or not is_blank(attrs.peek("honeyhive_event_type"))
+
+
+def _service(attrs: SpanAttributes, draft: Draft) -> None:
+    """LiteLLM ServiceLogging spans (`auth`, `router`, `proxy_pre_call`, ...): tool events."""
+    service = attrs.get("service")
+    call_type = attrs.get("call_type")
+    if not _explicit_type(attrs):
+        draft.event_type = TOOL
+    draft.tool_name = draft.tool_name or draft.event_name
+    arguments = {"service": str(service)}
+    if not is_blank(call_type):
+        arguments["call_type"] = str(call_type)
+    draft.set_default("tool_arguments", arguments)
+    _litellm_section(draft)["service"] = str(service)
+
+
+def _proxy_request(attrs: SpanAttributes, draft: Draft) -> None:
+    """`Received Proxy Server Request` (and `Failed Proxy Server Request`): chain events."""
+    if not _explicit_type(attrs) and draft.event_type == MODEL:
+        draft.event_type = CHAIN
+    proxy = _proxy_section(draft)
+    route = attrs.get("http.route")
+    path = attrs.get("url.path")
+    if not is_blank(route) or not is_blank(path):
+        proxy.setdefault("route", str(route if not is_blank(route) else path))
+    status = as_int(attrs.get("http.response.status_code"))
+    if status is not None:
+        proxy["status_code"] = status
+    duration = as_float(attrs.get("litellm.preprocessing.duration_ms"))
+    if duration is not None:
+        draft.metrics.setdefault("preprocessing_duration_ms", duration)
+    exception = attrs.get("exception")
+    if not is_blank(exception):
+        proxy["exception"] = redact(str(exception))
+        draft.error = draft.error or redact(str(exception))
+    _proxy_fields(_metadata_values(attrs), proxy)
+
+
+def _steer_from_request_store(span: Any, draft: Draft) -> None:
+    """Proxy spans without call data join the session the request named (recorded at pre-call)."""
+    context = getattr(span, "context", None)
+    request = STORE.request(getattr(context, "trace_id", 0))
+    if request:
+        _steer(draft, steering.Steering.from_fields(request), custom=False)
+
+
+# ----- request spans ----------------------------------------------------------------
+def _request(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
+    call_id = str(attrs.get("litellm.call_id"))
+    hidden = _json_object(attrs.get("hidden_params"))
+    stored = _stored(attrs, span, call_id, hidden)
+    values = _metadata_values(attrs)
+    section = _litellm_section(draft)
+    section["call_id"] = call_id
+    if attrs.get(SYNTHETIC_ATTRIBUTE):
+        section["emitted_by"] = "honeyhive-otel"
+    call_type = _call_type(attrs)
+    if call_type:
+        section["call_type"] = call_type
+    _router_context(attrs, hidden, stored, section, draft)
+    _litellm_fields(values, section)
+    proxy = _proxy_fields(values, {})
+    route = attrs.get("http.route")
+    if not is_blank(route):
+        proxy.setdefault("route", str(route))
+    if proxy:
+        section["proxy"] = {**proxy, **section.get("proxy", {})}
+    _team_metadata(attrs, section)
+    _usage_details(values, draft)
+    _cost(attrs, hidden, draft)
+    _provider(attrs, stored, draft)
+    _tools(attrs, draft)
+    _tool_calls(attrs, stored, draft)
+    _config_from_store(stored, draft)
+    if call_type in EMBEDDING_CALL_TYPES:
+        _embeddings(stored, draft)
+    _request_steering(attrs, values, stored, span, draft)
+    _routing_attributes(attrs, section)
+
+
+def _failed(attrs: SpanAttributes, span: Any) -> bool:
+    status = getattr(getattr(getattr(span, "status", None), "status_code", None), "name", "")
+    return status == "ERROR" or not is_blank(attrs.peek("error.type"))
+
+
+def _stored(attrs: SpanAttributes, span: Any, call_id: str, hidden: dict[str, Any]) -> dict[str, Any]:
+    """The callback's record of this call: the caller's steering plus the attempt this span reports."""
+    entry = STORE.call(call_id) or {}
+    attempt = pick_attempt(entry, number=as_int(attrs.get(ATTEMPT_ATTRIBUTE)), failed=_failed(attrs, span),
+                           model_group=attrs.peek("litellm.model_group"), deployment_id=hidden.get("model_id"))
+    return {**(entry.get("shared") or {}), **attempt}
+
+
+def _call_type(attrs: SpanAttributes) -> str | None:
+    value = attrs.peek("llm.request.type")
+    if is_blank(value):
+        value = attrs.get("litellm.call_type")
+    if is_blank(value):
+        operation = attrs.peek("gen_ai.operation.name")
+        value = "embedding" if operation == "embeddings" else None
+    return str(value) if not is_blank(value) else None
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    parsed = parse_json(value) if isinstance(value, str) else value
+    return dict(parsed) if isinstance(parsed, Mapping) else {}
+
+
+def _metadata_values(attrs: SpanAttributes) -> dict[str, Any]:
+    """Every `metadata.*` attribute, consumed, parsed from repr, blanks dropped, secrets removed."""
+    values: dict[str, Any] = {}
+    for key, raw in attrs.prefixed("metadata.").items():
+        value = parse_repr(raw) if isinstance(raw, str) else raw
+        if is_blank(value) or value in ({}, []):
+            continue
+        values[key] = redact(value)
+    return values
+
+
+def _litellm_section(draft: Draft) -> dict[str, Any]:
+    section = draft.metadata.get("litellm")
+    if not isinstance(section, dict):
+        section = draft.metadata["litellm"] = {}
+    return section
+
+
+def _proxy_section(draft: Draft) -> dict[str, Any]:
+    section = _litellm_section(draft)
+    proxy = section.get("proxy")
+    if not isinstance(proxy, dict):
+        proxy = section["proxy"] = {}
+    return proxy
+
+
+def _proxy_fields(values: Mapping[str, Any], proxy: dict[str, Any]) -> dict[str, Any]:
+    for key, name in PROXY_FIELDS.items():
+        if key in values:
+            proxy.setdefault(name, values[key])
+    headers = steering.custom_headers(_as_mapping(values.get("requester_custom_headers")))
+    if headers:
+        proxy.setdefault("custom_headers", headers)
+    return proxy
+
+
+def _litellm_fields(values: Mapping[str, Any], section: dict[str, Any]) -> None:
+    for key in LITELLM_FIELDS:
+        if key in values:
+            section.setdefault(key, values[key])
+    known = set(PROXY_FIELDS) | set(LITELLM_FIELDS) | DROPPED_FIELDS
+    extra = {key: value for key, value in values.items() if key not in known}
+    if extra:
+        section.setdefault("metadata", extra)
+
+
+def _as_mapping(value: Any) -> Mapping[str, Any] | None:
+    parsed = parse_repr(value) if isinstance(value, str) else value
+    return parsed if isinstance(parsed, Mapping) else None
+
+
+def _safe_url(value: Any) -> str | None:
+    """An api_base without credentials or query string."""
+    if is_blank(value):
+        return None
+    try:
+        parts = urlsplit(str(value))
+    except ValueError:
+        return None
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", "")) if parts.scheme else str(value)
+
+
+def _router_context(attrs: SpanAttributes, hidden: dict[str, Any], stored: dict[str, Any],
+                    section: dict[str, Any], draft: Draft) -> None:
+    """Model group, deployment, retries and fallbacks: span first, then the callback's record."""
+    headers = hidden.get("additional_headers") if isinstance(hidden.get("additional_headers"), Mapping) else {}
+    fields = {
+        "model_group": attrs.get("litellm.model_group") or headers.get("x-litellm-model-group"),
+        "deployment_id": hidden.get("model_id"),
+        "api_base": _safe_url(hidden.get("api_base")),
+        "provider_model": attrs.get("litellm.provider.model") or hidden.get("litellm_model_name"),
+        "attempted_retries": as_int(headers.get("x-litellm-attempted-retries")),
+        "attempted_fallbacks": as_int(headers.get("x-litellm-attempted-fallbacks")),
+        "cache_hit": as_bool(attrs.get("litellm.cache_hit")),
+    }
+    for name in ("model_group", "deployment_id", "api_base", "provider_model", "attempted_retries",
+                 "attempted_fallbacks", "cache_hit", "routing_strategy", "max_retries", "trace_id", "attempt",
+                 "previous_attempts", "deployment"):
+        value = fields.get(name)
+        if is_blank(value):
+            value = stored.get(name)
+        if not is_blank(value):
+            section[name] = value
+    saved = as_float(attrs.get("litellm.saved_cache_cost"))
+    if saved:
+        section["saved_cache_cost"] = saved
+    overhead = as_float(hidden.get("litellm_overhead_time_ms"))
+    if overhead is not None:
+        draft.metrics.setdefault("litellm_overhead_ms", overhead)
+
+
+def _team_metadata(attrs: SpanAttributes, section: dict[str, Any]) -> None:
+    value = attrs.get("litellm.team.metadata")
+    if not is_blank(value):
+        section.setdefault("proxy", {}).setdefault("team_metadata", redact(parse_json(value)))
+
+
+def _routing_attributes(attrs: SpanAttributes, section: dict[str, Any]) -> None:
+    """The auto-router's decision (`litellm.routing.*`)."""
+    routing = {key: redact(value) for key, value in attrs.prefixed("litellm.routing.").items() if not is_blank(value)}
+    if routing:
+        section.setdefault("routing", routing)
+
+
+def _usage_details(values: Mapping[str, Any], draft: Draft) -> None:
+    """Cached and reasoning tokens live only in `metadata.usage_object` (default schema)."""
+    usage = values.get("usage_object")
+    if not isinstance(usage, Mapping):
+        return
+    prompt_details = usage.get("prompt_tokens_details")
+    if isinstance(prompt_details, Mapping):
+        cached = as_int(prompt_details.get("cached_tokens"))
+        if cached is not None:
+            draft.metadata.setdefault("cache_read_tokens", cached)
+        written = as_int(prompt_details.get("cache_creation_tokens") or prompt_details.get("cache_write_tokens"))
+        if written is not None:
+            draft.metadata.setdefault("cache_write_tokens", written)
+    completion_details = usage.get("completion_tokens_details")
+    if isinstance(completion_details, Mapping):
+        reasoning = as_int(completion_details.get("reasoning_tokens"))
+        if reasoning is not None:
+            draft.metadata.setdefault("reasoning_tokens", reasoning)
+
+
+def _cost(attrs: SpanAttributes, hidden: dict[str, Any], draft: Draft) -> None:
+    """`gen_ai.cost.total_cost`/`litellm.cost.total` (read by usage.py) else `hidden_params.response_cost`."""
+    details: dict[str, Any] = {}
+    for prefix in ("gen_ai.cost.", "litellm.cost."):
+        for key in attrs.keys_with_prefix(prefix):
+            name = key[len(prefix):]
+            if name in ("total_cost", "total"):
+                continue
+            value = as_float(attrs.peek(key))
+            attrs.consume(key)
+            if value is not None:
+                if prefix == "litellm.cost." and not name.endswith("cost") and not name.startswith(_RATE_PREFIXES):
+                    name = f"{name}_cost"  # v2 spells `litellm.cost.input` what v1 calls `input_cost`
+                details[name] = value
+    if details:
+        draft.metadata.setdefault("cost_details", details)
+    if attrs.has("gen_ai.cost.total_cost") or attrs.has("litellm.cost.total") or "cost" in draft.metadata:
+        return
+    cost = as_float(hidden.get("response_cost"))
+    if cost is not None and cost >= 0 and (cost > 0 or not attrs.has("error.type")):
+        draft.metadata["cost"] = cost
+
+
+def _provider(attrs: SpanAttributes, stored: dict[str, Any], draft: Draft) -> None:
+    """`gen_ai.system` is '' for embeddings: the callback's provider, the model prefix, the error's."""
+    if draft.config.get("provider"):
+        return
+    provider = stored.get("provider")
+    if is_blank(provider):
+        model = attrs.peek("litellm.provider.model")
+        if isinstance(model, str) and "/" in model:
+            provider = model.split("/", 1)[0]
+    if is_blank(provider):
+        provider = attrs.peek("error.llm_provider") or attrs.peek("litellm.provider.error.llm_provider")
+    if not is_blank(provider):
+        draft.config["provider"] = str(provider).strip().lower()
+
+
+def _tools(attrs: SpanAttributes, draft: Draft) -> None:
+    """`llm.request.functions.N.{name,description,parameters}` -> tool definitions."""
+    functions = attrs.indexed("llm.request.functions.")
+    if functions and not draft.tools:
+        draft.set_default("tools", msg.normalize_tool_definitions(functions))
+
+
+def _tool_calls(attrs: SpanAttributes, stored: dict[str, Any], draft: Draft) -> None:
+    """`gen_ai.completion.N.function_call.*` (N = tool-call index) when the output lacks tool calls."""
+    slots = attrs.indexed("gen_ai.completion.")
+    ids = stored.get("tool_call_ids") if isinstance(stored.get("tool_call_ids"), list) else []
+    calls = []
+    for index, slot in enumerate(slots):
+        name = slot.get("function_call.name")
+        if is_blank(name):
+            continue
+        call_id = ids[index] if index < len(ids) else None
+        calls.append(msg.tool_call(call_id, name, slot.get("function_call.arguments")))
+    if not calls:
+        return
+    output = dict(draft.output or {})
+    if output.get("tool_calls"):
+        return
+    output.setdefault("role", "assistant")
+    output.setdefault("content", None)
+    output["tool_calls"] = calls
+    if not output.get("finish_reason"):
+        finish = as_list(attrs.peek("gen_ai.response.finish_reasons"))
+        output["finish_reason"] = msg.normalize_finish_reason(finish[0]) if finish else "tool_calls"
+    choices = output.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        choices[0] = {**choices[0], "tool_calls": calls}
+    draft.output = output
+
+
+def _config_from_store(stored: dict[str, Any], draft: Draft) -> None:
+    if "is_streaming" not in draft.config and stored.get("stream") is not None:
+        draft.config["is_streaming"] = bool(stored["stream"])
+    parameters = stored.get("parameters")
+    if isinstance(parameters, Mapping):
+        for name in REQUEST_PARAMETERS:
+            value = parameters.get(name)
+            if value is not None and value != "":
+                draft.config.setdefault(name, value)
+
+
+def _embeddings(stored: dict[str, Any], draft: Draft) -> None:
+    """Embedding inputs are texts, not a chat; outputs are the vector count and size, never vectors."""
+    history = draft.chat_history
+    if history is not None:
+        texts = [message.get("content") for message in history if message.get("content") is not None]
+        draft.embedding_input = texts[0] if len(texts) == 1 else texts
+        draft.chat_history = None
+    output = dict(draft.embedding_output or {})
+    for name, key in (("vector_count", "embedding_count"), ("dimension", "embedding_dimension")):
+        value = as_int(stored.get(key))
+        if value is not None:
+            output[name] = value  # what the provider returned beats a count of the inputs
+    if output:
+        draft.embedding_output = output
+    draft.output = None
+
+
+def _request_steering(attrs: SpanAttributes, values: Mapping[str, Any], stored: dict[str, Any],
+                      span: Any, draft: Draft) -> None:
+    """Caller's session, user and metadata: span (proxy headers/body) > callback record > request."""
+    requester = _as_mapping(values.get("requester_metadata"))
+    headers = _as_mapping(values.get("requester_custom_headers")) or {}
+    if requester and isinstance(requester.get("headers"), Mapping):
+        headers = {**requester["headers"], **headers}
+    wanted = steering.from_request(requester, headers)
+    baggage = {key: value for key, value in attrs.prefixed("litellm.metadata.").items() if not is_blank(value)}
+    wanted = wanted.fill(steering.from_body(baggage, skip_litellm_keys=False))
+    wanted = wanted.fill(steering.Steering.from_fields(stored))
+    context = getattr(span, "context", None)
+    wanted = wanted.fill(steering.Steering.from_fields(STORE.request(getattr(context, "trace_id", 0))))
+    _steer(draft, wanted, custom=True)
+    end_user = values.get("user_api_key_end_user_id")
+    if not is_blank(end_user):
+        draft.user_properties.setdefault("user_id", str(end_user))
+
+
+def _steer(draft: Draft, wanted: steering.Steering, custom: bool) -> None:
+    if wanted.session_id and is_blank(draft.session_id):
+        draft.session_id = wanted.session_id
+    if wanted.user_id:
+        draft.user_properties["user_id"] = wanted.user_id  # explicit steering beats the OpenAI `user`
+    if not custom:
+        return
+    for key, value in wanted.metadata.items():
+        if key in steering.RESERVED_EVENT_KEYS:
+            draft.metadata.setdefault("caller_metadata", {}).setdefault(key, value)
+        else:
+            draft.metadata.setdefault(key, value)

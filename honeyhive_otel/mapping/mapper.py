@@ -105,7 +105,7 @@ class SpanMapper:
             start_time=start_ms,
             end_time=end_ms,
             duration=round(end_ms - start_ms, 3),
-            error=_error(attrs, span) or draft.error,
+            error=_pick_error(_error(attrs, span), draft.error),
             inputs=inputs,
             outputs=outputs,
             config=draft.config,
@@ -219,6 +219,13 @@ def _error(attrs: SpanAttributes, span: Any) -> str | None:
             attrs.consume("error.type")
         return f"{kind}: {description}" if description else kind
     return None
+
+
+def _pick_error(from_span: str | None, from_convention: str | None) -> str | None:
+    """A convention's specific error beats a bare "Error" from a status without description."""
+    if from_convention and from_span in (None, "Error"):
+        return from_convention
+    return from_span
 
 
 def _honeyhive_buckets(attrs: SpanAttributes, event: Event) -> None:

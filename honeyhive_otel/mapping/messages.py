@@ -138,7 +138,7 @@ def _from_parts(role: str, parts: list[Any], extra: dict[str, Any]) -> list[dict
         return responses
     message: dict[str, Any] = {"role": role}
     if len(content_parts) == len(texts):
-        message["content"] = _join_text(texts) if texts else ("" if not tool_calls else None)
+        message["content"] = _join_text(texts) if texts else None
     else:
         message["content"] = content_parts
     if tool_calls:

@@ -150,6 +150,12 @@ class HoneyHiveSpanExporter(SpanExporter):
         finally:
             self._lock.release()
 
+    def begin_shutdown(self, timeout_s: float) -> None:
+        """Called before the SDK drains its queue into us: nothing may outlast `timeout_s`."""
+        deadline = time.monotonic() + max(timeout_s, 0.0)
+        self._deadline_cap = deadline if self._deadline_cap is None else min(self._deadline_cap, deadline)
+        self.transport.cap_deadline(self._deadline_cap)
+
     def shutdown(self, timeout_millis: int = 30_000) -> None:
         """Send what is held and stop, within `timeout_millis` even if the server hangs.
 
@@ -209,8 +215,8 @@ class HoneyHiveSpanExporter(SpanExporter):
         failed = delivery.failed
         lost = len(failed) + (len(events) - len(sendable))
         if failed:
-            spooled = self._spool_failed(sendable, delivery.retryable, unconfirmed)
-            dropped = len(failed) - spooled
+            spooled, handled = self._spool_failed(sendable, delivery.retryable, unconfirmed)
+            dropped = len(failed) - handled  # the spool counts its own drops (spool_full, spool_error)
             if dropped:
                 self.stats.drop("export_failed", dropped)
                 if not self.transport.auth_failed:  # a rejected key was already logged, once
@@ -224,14 +230,19 @@ class HoneyHiveSpanExporter(SpanExporter):
         return lost == 0
 
     def _spool_failed(self, sendable: list[tuple[Event, bytes]], indices: list[int],
-                      unconfirmed: dict[str, dict[str, Any]]) -> int:
-        """Write the retryable undelivered events (and their unconfirmed sessions) to the spool."""
+                      unconfirmed: dict[str, dict[str, Any]]) -> tuple[int, int]:
+        """Write the retryable undelivered events (and their unconfirmed sessions) to the spool.
+
+        Returns (events spooled, events the spool took care of): a write that fails is
+        counted as a drop by the spool itself, so the caller must not count it again.
+        """
         if self.spool is None or not indices:
-            return 0
+            return 0, 0
         chosen = [sendable[i] for i in indices]
         session_ids = dict.fromkeys(event.session_id for event, _ in chosen)
         sessions = [encode(unconfirmed[sid]) for sid in session_ids if sid in unconfirmed]
-        return len(chosen) if self.spool.write(sessions, [body for _, body in chosen]) else 0
+        spooled = self.spool.write(sessions, [body for _, body in chosen])
+        return (len(chosen) if spooled else 0), len(chosen)
 
     def _encode(self, event: Event) -> bytes | None:
         """One event as JSON bytes, shrunk until it fits the request budget, else None (counted)."""
@@ -339,7 +350,7 @@ class HoneyHiveSpanExporter(SpanExporter):
         held = self.coalescer
         self.coalescer = Coalescer(window_s=held.window_s, max_held=held.max_held, max_traces=held.max_traces,
                                    max_spans_per_trace=held.max_spans_per_trace)
-        for owner in (self.stats, self.sessions):  # locks another thread may have held at fork time
+        for owner in (self.stats, self.sessions, self.log_store):  # locks another thread may have held
             if isinstance(getattr(owner, "_lock", None), type(threading.Lock())):
                 owner._lock = threading.Lock()
         if self.spool is not None:

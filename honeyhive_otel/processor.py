@@ -28,6 +28,7 @@ from .filtering import RULES, SpanFilter, SpanGate
 from .sessions import BAGGAGE_SESSION_KEY, BAGGAGE_SESSION_NAME, BAGGAGE_SESSION_NAME_KEY
 from .stats import ExportStats, RateLimitedLog, logger
 
+_SHUTDOWN_TIMEOUT_S = 30.0  # the SDK BatchSpanProcessor's own shutdown timeout
 BAGGAGE_SESSION_KEYS = ("honeyhive.session_id", "honeyhive_session_id", "session_id")
 BAGGAGE_SESSION_NAME_KEYS = (BAGGAGE_SESSION_NAME, "honeyhive_session_name", "session_name")
 _TRACE_ID_MASK = (1 << 64) - 1
@@ -116,6 +117,11 @@ class HoneyHiveSpanProcessor(SpanProcessor):
             return
         self._shutdown = True
         try:
+            # The SDK waits for its export thread before it shuts the exporter down: cap the
+            # exporter's deadline first, so a hanging server cannot hold shutdown past its timeout.
+            begin = getattr(self.exporter, "begin_shutdown", None)
+            if begin is not None:
+                begin(_SHUTDOWN_TIMEOUT_S)
             self.inner.shutdown()
         except Exception:  # noqa: BLE001
             logger.debug("shutdown failed", exc_info=True)

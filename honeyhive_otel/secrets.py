@@ -47,7 +47,9 @@ _SHORT = 4096
 _MIN_SECRET = 7  # "sk-abcd": nothing shorter can match a pattern
 _KEY_CACHE_SIZE = 10_000
 _SCALARS = frozenset({int, float, bool, type(None)})
-_RAW_KEY = re.compile(r"(?<![A-Za-z0-9_\-])(?:(?:sk|SK)[-_][A-Za-z0-9_\-]{4,}|(?:hh|HH)[-_][A-Za-z0-9_\-]{8,})")
+# HoneyHive keys are `hh_` + 16 or more characters (`hh_ingst_<24>_<64>` for ingestion keys); a
+# looser `hh-` rule masked harmless names such as a LiteLLM key alias "hh-test-key".
+_RAW_KEY = re.compile(r"(?<![A-Za-z0-9_\-])(?:(?:sk|SK)[-_][A-Za-z0-9_\-]{4,}|(?:hh|HH)_[A-Za-z0-9_\-]{16,})")
 _AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=\-]{6,}")
 # "authorization": "...", 'api_key': '...', "x-api-key"="...": the quoted value of a secret-named key.
 _QUOTED_PAIR = re.compile(

@@ -136,12 +136,7 @@ class HoneyHiveTransport:
     # ----- public ------------------------------------------------------------------
     def create_session(self, body: dict[str, Any], deadline: float) -> bool:
         """`POST /v1/sessions`; True once the server accepted it."""
-        outcome = self._post_with_retries("/v1/sessions", encode(body), deadline)
-        if outcome.ok:
-            self.stats.add("sessions_created")
-            return True
-        self._report(outcome, "session")
-        return False
+        return self.session_status(body, deadline) == "created"
 
     def session_status(self, body: dict[str, Any], deadline: float) -> str:
         """`POST /v1/sessions`: "created", "retry" (may work later) or "rejected"."""

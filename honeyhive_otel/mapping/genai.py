@@ -130,14 +130,14 @@ def _param_value(value: Any) -> Any:
 
 # ----- content ---------------------------------------------------------------------
 def _content_from_attributes(attrs: SpanAttributes, draft: Draft) -> None:
-    history = msg.normalize_messages(attrs.get("gen_ai.input.messages", field="inputs.chat_history"))
-    system = msg.system_message(attrs.get("gen_ai.system_instructions"))
+    history = _parsed(attrs, "gen_ai.input.messages", msg.normalize_messages, "inputs.chat_history")
+    system = _parsed(attrs, "gen_ai.system_instructions", msg.system_message)
     if history is not None or system is not None:
         draft.set_default("chat_history", msg.prepend_system(history or [], system))
     finish = as_list(attrs.peek("gen_ai.response.finish_reasons"))
-    outputs = msg.normalize_output_messages(attrs.get("gen_ai.output.messages", field="outputs"), finish)
+    outputs = _parsed(attrs, "gen_ai.output.messages", lambda v: msg.normalize_output_messages(v, finish), "outputs")
     draft.set_default("output", outputs)
-    draft.set_default("tools", msg.normalize_tool_definitions(attrs.get("gen_ai.tool.definitions")))
+    draft.set_default("tools", _parsed(attrs, "gen_ai.tool.definitions", msg.normalize_tool_definitions))
     # Content uploaded elsewhere by a completion hook: keep the references.
     for ref in ("gen_ai.input.messages_ref", "gen_ai.output.messages_ref", "gen_ai.system_instructions_ref",
                 "gen_ai.tool.definitions_ref"):
@@ -153,6 +153,21 @@ def _content_from_attributes(attrs: SpanAttributes, draft: Draft) -> None:
     if isinstance(completion, str) and not draft.output:
         attrs.consume("gen_ai.completion")
         draft.set_default("output", completion_output(completion, finish))
+
+
+def _parsed(attrs: SpanAttributes, key: str, normalise: Any, field: str | None = None) -> Any:
+    """Normalise one content attribute; it is consumed only when it could be read, so an
+    unparseable value stays visible in metadata.attributes instead of vanishing."""
+    value = attrs.peek(key)
+    if is_blank(value):
+        attrs.consume(key)
+        return None
+    result = normalise(value)
+    if result is not None:
+        attrs.consume(key)
+        if field:
+            attrs.note(field, key)
+    return result
 
 
 def parse_prompt_text(text: str) -> list[dict[str, Any]]:

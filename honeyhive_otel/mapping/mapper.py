@@ -69,10 +69,11 @@ class SpanMapper:
         is_litellm_request = litellm.is_request_span(attrs, span)
         draft = Draft(event_type=event_type.decide(attrs, is_litellm_request), event_name=str(span.name or "span"))
         errors: list[str] = []
-        convention = next((m.CONVENTION for m in NAMING_ORDER if _safe_applies(m, attrs, span)), "otel")
+        applicable = {module for module in APPLY_ORDER if _safe_applies(module, attrs, span)}
+        convention = next((m.CONVENTION for m in NAMING_ORDER if m in applicable), "otel")
         draft.convention = convention
         for module in APPLY_ORDER:
-            if not _safe_applies(module, attrs, span):
+            if module not in applicable:
                 continue
             try:
                 module.apply(attrs, span, draft)

@@ -57,8 +57,8 @@ def parse_json(text: Any) -> Any:
                 value = json.loads(inner)
             except (ValueError, RecursionError):
                 return value
-    if _too_deep(value):
-        return text
+    if stripped.count("[") + stripped.count("{") > MAX_DEPTH and _too_deep(value):
+        return text  # (fewer brackets than MAX_DEPTH cannot nest deeper: skip the walk)
     return value
 
 
@@ -98,50 +98,83 @@ def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
-def to_jsonable(value: Any, *, max_depth: int = MAX_DEPTH, _depth: int = 0, _seen: set[int] | None = None) -> Any:
+def to_jsonable(value: Any, *, max_depth: int = MAX_DEPTH, max_chars: int | None = None) -> Any:
     """Convert any value into something `json.dumps(..., allow_nan=False)` accepts.
 
     Tuples become lists, NaN/Inf become strings, bytes are decoded with replacement, keys
-    become strings, cycles and over-deep nesting are cut with a marker, and objects of other
-    types become their `repr` (bounded).
+    become strings, cycles and over-deep nesting are cut with a marker, objects of other
+    types become their `repr` (bounded), and with `max_chars` long strings are truncated
+    (one walk does both: this runs on every exported event).
     """
-    if value is None or isinstance(value, (bool, int, str)):
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63:
-            return str(value)
-        return value
-    if isinstance(value, float):
-        if math.isfinite(value):
-            return value
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).decode("utf-8", errors="replace")
-    if _depth >= max_depth:
-        return "[max depth]"
-    seen = _seen if _seen is not None else set()
-    if isinstance(value, (Mapping, Sequence, set, frozenset)):
-        marker = id(value)
-        if marker in seen:
-            return "[cycle]"
-        seen.add(marker)
-        try:
-            if isinstance(value, Mapping):
-                return {
-                    _key(k): to_jsonable(v, max_depth=max_depth, _depth=_depth + 1, _seen=seen)
-                    for k, v in list(value.items())
-                }
-            return [to_jsonable(v, max_depth=max_depth, _depth=_depth + 1, _seen=seen) for v in list(value)]
-        finally:
-            seen.discard(marker)
+    seen: set[int] = set()
+
+    def walk(item: Any, depth: int) -> Any:
+        kind = type(item)
+        if kind is str:
+            return item if max_chars is None or len(item) <= max_chars else truncate_text(item, max_chars)
+        if item is None or kind is bool:
+            return item
+        if kind is int:
+            return item if -(2**63) <= item <= 2**63 else str(item)
+        if kind is float:
+            if math.isfinite(item):
+                return item
+            return "NaN" if math.isnan(item) else ("Infinity" if item > 0 else "-Infinity")
+        if isinstance(item, (Mapping, list, tuple, set, frozenset)) or (
+                isinstance(item, Sequence) and not isinstance(item, (str, bytes, bytearray, memoryview))):
+            if depth >= max_depth:
+                return "[max depth]"
+            marker = id(item)
+            if marker in seen:
+                return "[cycle]"
+            seen.add(marker)
+            try:
+                if isinstance(item, Mapping):
+                    return {(key if type(key) is str and len(key) <= 1_000 else _key(key, max_chars)):
+                            walk(child, depth + 1) for key, child in item.items()}
+                return [walk(child, depth + 1) for child in item]
+            except Exception:  # noqa: BLE001 - a hostile container must not break the export
+                return f"<unreadable {type(item).__name__}>"
+            finally:
+                seen.discard(marker)
+        return _scalar(item, max_chars)
+
+    return walk(value, 0)
+
+
+def _scalar(item: Any, max_chars: int | None) -> Any:
+    """Subclasses of the JSON scalars, bytes, and anything else (as a bounded repr)."""
+    if isinstance(item, bool):
+        return bool(item)
+    if isinstance(item, str):
+        return truncate_text(str(item), max_chars)
+    if isinstance(item, int):
+        number = int(item)
+        return number if -(2**63) <= number <= 2**63 else str(number)
+    if isinstance(item, float):
+        number = float(item)
+        if math.isfinite(number):
+            return number
+        return "NaN" if math.isnan(number) else ("Infinity" if number > 0 else "-Infinity")
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        return truncate_text(bytes(item).decode("utf-8", errors="replace"), max_chars)
     try:
-        text = repr(value)
+        text = repr(item)
     except Exception:  # noqa: BLE001 - a hostile __repr__ must not break the export
-        text = f"<{type(value).__name__}>"
+        text = f"<{type(item).__name__}>"
     return text[:10_000]
 
 
-def _key(key: Any) -> str:
+def truncate_text(text: str, max_chars: int | None) -> str:
+    """Cut a long string, keeping its head and an explicit marker with the original length."""
+    if max_chars is None or len(text) <= max_chars:
+        return text
+    return f"{text[:max_chars]}...[truncated by honeyhive-otel: {len(text)} chars]"
+
+
+def _key(key: Any, max_chars: int | None = None) -> str:
     if isinstance(key, str):
-        return key
+        return truncate_text(str(key), 1_000)
     if isinstance(key, (bytes, bytearray)):
         return bytes(key).decode("utf-8", errors="replace")
     return str(to_jsonable(key))

@@ -45,10 +45,14 @@ def main() -> None:
             messages=[{"role": "system", "content": "You are a travel agent."},
                       {"role": "user", "content": "Where should I go in April?"}],
         )
+        question = [{"role": "user", "content": "And the weather there?"}]
+        call = {"id": "call_1", "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+        litellm.completion(model="gpt-4o-mini", tools=tools, messages=question, mock_tool_calls=[call])
         litellm.completion(
-            model="gpt-4o-mini", tools=tools,
-            mock_response="It is 18°C and sunny in Paris.",
-            messages=[{"role": "user", "content": "And the weather there?"}],
+            model="gpt-4o-mini", tools=tools, mock_response="It is 18°C and sunny in Paris.",
+            messages=[*question, {"role": "assistant", "content": None, "tool_calls": [call]},
+                      {"role": "tool", "tool_call_id": "call_1", "content": '{"temp_c": 18, "sky": "sunny"}'}],
         )
 
     handle.force_flush(10_000)

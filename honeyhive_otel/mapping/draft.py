@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .values import is_blank
+
 
 @dataclass
 class Draft:
@@ -47,6 +49,12 @@ class Draft:
     session_id: Any = None
     session_name: str | None = None
     session_metadata: dict[str, Any] = field(default_factory=dict)
+
+    def set_tool_identity(self, name: Any, description: Any, call_id: Any) -> None:
+        """A tool span's name, description and call id, where no earlier convention set them."""
+        for slot, value in (("tool_name", name), ("tool_description", description), ("tool_call_id", call_id)):
+            if getattr(self, slot) is None and not is_blank(value):
+                setattr(self, slot, str(value))
 
     def set_default(self, slot: str, value: Any) -> bool:
         """Fill `slot` only when it is still empty; returns whether it was set."""

@@ -366,15 +366,8 @@ def _response(attrs: SpanAttributes, draft: Draft) -> None:
 
 
 def _tool(attrs: SpanAttributes, draft: Draft) -> None:
-    name = attrs.get("gen_ai.tool.name", field="config.tool_name")
-    if not is_blank(name):
-        draft.tool_name = draft.tool_name or str(name)
-    description = attrs.get("gen_ai.tool.description")
-    if not is_blank(description):
-        draft.tool_description = draft.tool_description or str(description)
-    call_id = attrs.get("gen_ai.tool.call.id")
-    if not is_blank(call_id):
-        draft.tool_call_id = draft.tool_call_id or str(call_id)
+    draft.set_tool_identity(attrs.get("gen_ai.tool.name", field="config.tool_name"),
+                            attrs.get("gen_ai.tool.description"), attrs.get("gen_ai.tool.call.id"))
     arguments = attrs.get("gen_ai.tool.call.arguments", "gen_ai.tool.input", "gen_ai.tool.args",
                           field="inputs")
     if arguments is not None:

@@ -452,15 +452,8 @@ def _document_list(attrs: SpanAttributes, prefix: str) -> list[dict[str, Any]]:
 
 # ----- tool spans ----------------------------------------------------------------------
 def _tool_span(attrs: SpanAttributes, draft: Draft) -> None:
-    name = attrs.get("tool.name", field="config.tool_name")
-    if not is_blank(name):
-        draft.tool_name = draft.tool_name or str(name)
-    description = attrs.get("tool.description")
-    if not is_blank(description):
-        draft.tool_description = draft.tool_description or str(description)
-    call_id = attrs.get("tool.id", "tool_call.id")
-    if not is_blank(call_id):
-        draft.tool_call_id = draft.tool_call_id or str(call_id)
+    draft.set_tool_identity(attrs.get("tool.name", field="config.tool_name"), attrs.get("tool.description"),
+                            attrs.get("tool.id", "tool_call.id"))
     schema = attrs.get("tool.parameters", "tool.json_schema")
     if schema is not None:
         draft.config.setdefault("tool_parameters", to_jsonable(parse_structured(schema)))

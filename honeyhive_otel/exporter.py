@@ -124,7 +124,7 @@ class HoneyHiveSpanExporter(SpanExporter):
             return SpanExportResult.FAILURE
         try:
             self.stats.add("spans_received", len(spans))
-            events = [self.mapper.map(span) for span in spans]
+            events = [self.mapper.map(span, bound=False) for span in spans]
             with self._lock:
                 ready = self.coalescer.add(events)
                 ok = self._send(ready)
@@ -248,9 +248,15 @@ class HoneyHiveSpanExporter(SpanExporter):
         """One event as JSON bytes, shrunk until it fits the request budget, else None (counted)."""
         try:
             event = self.privacy.apply(event)
-            body = self._encode_request(event)
             limit = self.transport.options.max_request_bytes - 64
             max_chars = self.mapper.options.max_value_chars
+            try:
+                body = self._encode_request(event)
+                # Every string is shorter than the body: under max_chars nothing needs cutting.
+                if len(body) > max_chars:
+                    body = self._encode_request(bound_event(event, max_chars))
+            except (TypeError, ValueError):
+                body = self._encode_request(bound_event(event, max_chars))
             while len(body) > limit and max_chars > 1_000:
                 max_chars //= 4
                 body = self._encode_request(bound_event(event, max_chars))

@@ -41,7 +41,6 @@ _SECRET_NAMES = "authorization|cookie|set-cookie|api[_-]?key|apikey|password|pas
 
 # Cheap triggers decide which patterns need to run: substring tests on the lowercased text.
 _NAME_TRIGGERS = ("authoriz", "cookie", "key", "passw", "secret", "token", "credential")
-_ALL_TRIGGERS = (*_NAME_TRIGGERS, "bearer", "basic", "sk-", "sk_", "hh_")
 _MIN_SECRET = 7  # "sk-abcd": nothing shorter can match a pattern
 _KEY_CACHE_SIZE = 10_000
 _SCALARS = frozenset({int, float, bool, type(None)})
@@ -55,6 +54,16 @@ _QUOTED_PAIR = re.compile(
 # Header text: "Cookie: a=b" on its own line.
 _HEADER_LINE = re.compile(
     r"(?im)^(\s*(?:proxy-)?(?:authorization|cookie|set-cookie|x-api-key|api-key)\s*:\s*)(\S.*)$")
+
+
+_QUOTED_TRIGGER = re.compile(r"""(?:authorization|cookie|api[_-]?key|apikey|password|passwd|secret|token|credentials)["']\s*[:=]""")
+
+
+def _triggered(lowered: str) -> bool:
+    """Any trigger in the lowercased text: an `or` chain of substring tests (no generator frames)."""
+    return ("key" in lowered or "token" in lowered or "secret" in lowered or "authoriz" in lowered
+            or "cookie" in lowered or "passw" in lowered or "credential" in lowered or "bearer" in lowered
+            or "basic" in lowered or "sk-" in lowered or "sk_" in lowered or "hh_" in lowered)
 
 
 class _TooMany(Exception):
@@ -96,11 +105,11 @@ class Scrubber:
             if secret in value:
                 value = value.replace(secret, REDACTED)
         lowered = value.lower()  # substring tests on lowered text: far cheaper than a (?i) regex scan
-        if not any(trigger in lowered for trigger in _ALL_TRIGGERS):
+        if not _triggered(lowered):
             return value
         try:
             if any(name in lowered for name in _NAME_TRIGGERS):
-                if "'" in value or '"' in value:
+                if ("'" in value or '"' in value) and _QUOTED_TRIGGER.search(lowered):
                     value = _sub(_QUOTED_PAIR, lambda m: f"{m[1]}{m[2]}{m[1]}{m[3]}{m[4]}{REDACTED}{m[4]}", value)
                 if ":" in value:
                     value = _sub(_HEADER_LINE, lambda m: m[1] + REDACTED, value)

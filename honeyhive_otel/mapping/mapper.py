@@ -54,9 +54,12 @@ class SpanMapper:
         # A `honeyhive_otel.logs.GenAILogStore`: GenAI content that arrived as log records.
         self.log_store = log_store
 
-    def map(self, span: Any) -> Event:
+    def map(self, span: Any, bound: bool = True) -> Event:
+        """The event of `span`; `bound=False` skips the bounding walk (the exporter bounds an event
+        only when its encoding fails or is too long: the common case needs no second walk)."""
         try:
-            return self._map(span)
+            event = self._map(span)
+            return bound_event(event, self.options.max_value_chars) if bound else event
         except Exception as error:  # noqa: BLE001 - never raise into the exporter
             _logger.debug("mapping failed for a span", exc_info=True)
             return self._fallback(span, error)
@@ -136,7 +139,7 @@ class SpanMapper:
             event.metadata["attributes"] = unconsumed
         if self.options.debug and attrs.sources:
             event.metadata["otel"]["sources"] = dict(attrs.sources)
-        return bound_event(event, self.options.max_value_chars)
+        return event
 
     def _log_events(self, span: Any) -> list[tuple[str, dict[str, Any]]]:
         """The GenAI log records kept for this span (taken: each is used once)."""
@@ -231,7 +234,8 @@ def _pick_error(from_span: str | None, from_convention: str | None) -> str | Non
 
 def _honeyhive_buckets(attrs: SpanAttributes, event: Event) -> None:
     """HoneyHive-native `honeyhive_<bucket>.<path>` attributes land in their bucket, nested."""
-    for bucket in ("inputs", "outputs", "config", "metadata", "metrics", "feedback", "user_properties"):
+    for bucket in (("inputs", "outputs", "config", "metadata", "metrics", "feedback", "user_properties")
+                   if attrs.has_prefix("honeyhive") else ()):
         for prefix in (f"honeyhive_{bucket}.", f"honeyhive.{bucket}."):
             for path, value in attrs.prefixed(prefix).items():
                 target = getattr(event, bucket)

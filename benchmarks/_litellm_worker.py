@@ -1,0 +1,140 @@
+"""One LiteLLM variant in its own process (LiteLLM caches its callbacks process-wide).
+
+Variants: `honeyhive` (callbacks=["otel"] + HoneyHiveSpanProcessor/Exporter to the sink),
+`bsp_noop` (callbacks=["otel"] + BatchSpanProcessor(no-op exporter)), `none` (no callback).
+Prints one JSON line. Rounds of `calls` completions are timed back to back on the calling
+thread; the exporter runs whenever the SDK wakes it (every 512 spans = 256 calls), as in an
+application. Draining LiteLLM's logging threads and the final flush are not timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+os.environ["USE_OTEL_LITELLM_REQUEST_SPAN"] = "true"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _spans  # noqa: E402
+from opentelemetry import trace  # noqa: E402
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor  # noqa: E402
+
+MESSAGES = [
+    {"role": "system", "content": "You are a terse assistant."},
+    {"role": "user", "content": "Say hi to the benchmark, briefly. " * 8},
+]
+
+
+class EndCounter(SpanProcessor):
+    """Counts ended spans so the worker can wait for LiteLLM's logging threads (untimed)."""
+
+    def __init__(self) -> None:
+        self._counter = itertools.count(1)
+        self.ended = 0
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self.ended = next(self._counter)
+
+
+def _setup(variant: str, sink_url: str) -> tuple[Any, EndCounter | None]:
+    if variant == "none":
+        return None, None
+    processor = _spans.honeyhive_processor(sink_url) if variant == "honeyhive" else _spans.noop_processor()
+    provider = _spans.make_provider(processor)
+    counter = EndCounter()
+    provider.add_span_processor(counter)
+    trace.set_tracer_provider(provider)
+    return provider, counter
+
+
+def _drain(counter: EndCounter | None, expected: int, timeout: float = 20.0) -> bool:
+    if counter is None:
+        time.sleep(0.05)
+        return True
+    deadline = time.monotonic() + timeout
+    while counter.ended < expected and time.monotonic() < deadline:
+        time.sleep(0.002)
+    return counter.ended >= expected
+
+
+def _settle(counter: EndCounter, quiet: float = 0.3, timeout: float = 20.0) -> None:
+    """Wait until no span has ended for `quiet` seconds (LiteLLM logs from a thread pool)."""
+    deadline = time.monotonic() + timeout
+    last, since = counter.ended, time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        if counter.ended != last:
+            last, since = counter.ended, time.monotonic()
+        elif last and time.monotonic() - since >= quiet:
+            return
+
+
+def run(variant: str, sink_url: str, calls: int, rounds: int, warmup: int) -> dict[str, Any]:
+    provider, counter = _setup(variant, sink_url)
+    import litellm
+
+    if variant != "none":
+        litellm.callbacks = ["otel"]
+
+    def call() -> None:
+        litellm.completion(model="gpt-4o-mini", mock_response="hi", messages=MESSAGES)
+
+    for _ in range(warmup):
+        call()
+    spans_per_call = 0
+    if counter is not None:
+        _settle(counter)
+        spans_per_call = max(1, round(counter.ended / warmup))
+        provider.force_flush()
+    done = warmup
+    wall: list[int] = []
+    thread_cpu: list[int] = []
+    process_cpu: list[int] = []
+    gc.collect()
+    for _ in range(rounds):
+        w0, t0, p0 = time.perf_counter_ns(), time.thread_time_ns(), time.process_time_ns()
+        for _ in range(calls):
+            call()
+        w1, t1 = time.perf_counter_ns(), time.thread_time_ns()
+        done += calls
+        drained = _drain(counter, spans_per_call * done)
+        p1 = time.process_time_ns()
+        wall.append((w1 - w0) // calls)
+        thread_cpu.append((t1 - t0) // calls)
+        process_cpu.append((p1 - p0) // calls)
+        if not drained:
+            break
+    stats: dict[str, Any] = {}
+    if provider is not None:
+        provider.force_flush()
+        processor_stats = getattr(provider._active_span_processor._span_processors[0], "stats", None)
+        stats = processor_stats.snapshot() if processor_stats is not None else {}
+    return {"variant": variant, "calls_per_round": calls, "rounds": len(wall), "spans_per_call": spans_per_call,
+            "wall_ns_per_call": wall, "app_thread_cpu_ns_per_call": thread_cpu,
+            "process_cpu_ns_per_call": process_cpu, "exporter_stats": stats}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--variant", choices=("honeyhive", "bsp_noop", "none"), required=True)
+    parser.add_argument("--sink", required=True)
+    parser.add_argument("--calls", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--warmup", type=int, default=30)
+    args = parser.parse_args()
+    result = run(args.variant, args.sink, args.calls, args.rounds, args.warmup)
+    print(json.dumps(result), flush=True)
+    sys.stdout.flush()
+    os._exit(0)  # skip atexit hooks (LiteLLM's, the SDK's): nothing left to measure
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""Span shapes and pipelines shared by the benchmark sections.
+
+The benchmark span looks like a GenAI chat span with message content captured: ~30
+attributes, `gen_ai.input.messages`/`gen_ai.output.messages` JSON of a chosen size. Every
+variant of a comparison gets exactly the same span, so only the pipeline differs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+SCOPE = "benchmark.genai"
+RESOURCE = Resource.create({"service.name": "honeyhive-otel-benchmark"})
+
+
+class NoopExporter(SpanExporter):
+    """The bare pipeline's exporter: accepts every batch and does nothing."""
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        return None
+
+
+class CollectingProcessor(SpanProcessor):
+    """Keeps finished spans in a list, to build ReadableSpans once for export benchmarks."""
+
+    def __init__(self) -> None:
+        self.spans: list[ReadableSpan] = []
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self.spans.append(span)
+
+
+def messages_json(target_bytes: int, salt: int = 0) -> tuple[str, str]:
+    """Input and output messages (GenAI JSON) whose sizes add up to about `target_bytes`.
+
+    The input is a multi-turn conversation (system, then user/assistant turns of ~1 KB at
+    most), the output one assistant message of about a quarter of the total, capped at 4 KB.
+    """
+    output_bytes = min(max(target_bytes // 4, 64), 4096)
+    input_bytes = max(target_bytes - output_bytes, 64)
+    turns: list[dict[str, Any]] = [
+        {"role": "system", "parts": [{"type": "text", "content": "You are a terse assistant. Answer briefly."}]},
+    ]
+    size = len(json.dumps(turns))
+    role = "user"
+    index = 0
+    while size < input_bytes:
+        chunk = min(1024, input_bytes - size)
+        text = _text(chunk, salt * 1_000 + index)
+        turn = {"role": role, "parts": [{"type": "text", "content": text}]}
+        turns.append(turn)
+        size += len(json.dumps(turn)) + 2
+        role = "assistant" if role == "user" else "user"
+        index += 1
+    output = [{"role": "assistant", "parts": [{"type": "text", "content": _text(output_bytes - 80, salt)}],
+               "finish_reason": "stop"}]
+    return json.dumps(turns), json.dumps(output)
+
+
+def _text(size: int, salt: int) -> str:
+    words = ("the", "model", "answers", "quickly", "with", "tokens", "and", "some", "context", "about",
+             "benchmarks", "latency")
+    parts: list[str] = [f"#{salt}"]
+    total = len(parts[0])
+    i = salt
+    while total < size:
+        word = words[i % len(words)]
+        parts.append(word)
+        total += len(word) + 1
+        i += 7
+    return " ".join(parts)[: max(size, 1)]
+
+
+def llm_attributes(input_messages: str, output_messages: str, salt: int = 0) -> list[tuple[str, Any]]:
+    """~30 attributes of a chat span, in the order an instrumentor would set them."""
+    return [
+        ("gen_ai.operation.name", "chat"),
+        ("gen_ai.system", "openai"),
+        ("gen_ai.provider.name", "openai"),
+        ("gen_ai.request.model", "gpt-4o-mini"),
+        ("gen_ai.request.temperature", 0.2),
+        ("gen_ai.request.max_tokens", 256),
+        ("gen_ai.request.top_p", 1.0),
+        ("gen_ai.request.seed", 42),
+        ("gen_ai.request.stop_sequences", ("\n\n", "END")),
+        ("gen_ai.input.messages", input_messages),
+        ("gen_ai.output.messages", output_messages),
+        ("gen_ai.response.id", f"chatcmpl-{salt:012d}"),
+        ("gen_ai.response.model", "gpt-4o-mini-2024-07-18"),
+        ("gen_ai.response.finish_reasons", ("stop",)),
+        ("gen_ai.usage.input_tokens", 412),
+        ("gen_ai.usage.output_tokens", 96),
+        ("gen_ai.usage.total_tokens", 508),
+        ("gen_ai.usage.cache_read.input_tokens", 128),
+        ("gen_ai.conversation.id", "conv-benchmark"),
+        ("gen_ai.output.type", "text"),
+        ("server.address", "api.openai.com"),
+        ("server.port", 443),
+        ("http.response.status_code", 200),
+        ("llm.is_streaming", False),
+        ("llm.request.type", "completion"),
+        ("user.id", "end-user-1"),
+        ("app.route", "/chat"),
+        ("app.tenant", "acme"),
+        ("app.request_id", f"req-{salt}"),
+        ("app.feature_flags", ("fast-path", "beta")),
+    ]
+
+
+def make_provider(processor: SpanProcessor | None) -> TracerProvider:
+    provider = TracerProvider(resource=RESOURCE)
+    if processor is not None:
+        provider.add_span_processor(processor)
+    return provider
+
+
+def noop_processor() -> BatchSpanProcessor:
+    """The bare pipeline: the SDK's BatchSpanProcessor with its default settings."""
+    return BatchSpanProcessor(NoopExporter())
+
+
+def honeyhive_processor(server_url: str) -> Any:
+    """`HoneyHiveSpanProcessor(HoneyHiveSpanExporter(...))` with the defaults configure() uses."""
+    from honeyhive_otel.exporter import HoneyHiveSpanExporter
+    from honeyhive_otel.processor import HoneyHiveSpanProcessor
+
+    return HoneyHiveSpanProcessor(HoneyHiveSpanExporter(server_url=server_url, session_name="benchmark"))
+
+
+def emit_span(tracer: Any, attributes: list[tuple[str, Any]]) -> None:
+    """Application-thread work for one span: start, set each attribute, end."""
+    span = tracer.start_span("chat gpt-4o-mini")
+    for key, value in attributes:
+        span.set_attribute(key, value)
+    span.end()
+
+
+def build_spans(count: int, payload_bytes: int, unique: bool = True) -> list[ReadableSpan]:
+    """`count` finished ReadableSpans of the benchmark shape (built once, exported many times)."""
+    collector = CollectingProcessor()
+    tracer = make_provider(collector).get_tracer(SCOPE)
+    shared = messages_json(payload_bytes)
+    for i in range(count):
+        inputs, outputs = messages_json(payload_bytes, salt=i) if unique else shared
+        emit_span(tracer, llm_attributes(inputs, outputs, salt=i))
+    return collector.spans

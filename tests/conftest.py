@@ -8,10 +8,16 @@ from collections.abc import Iterator
 import pytest
 
 from honeyhive_otel.devserver import DevServer
-from tests.support import openapi_check
+from tests.support import openapi_check, secret_scan
 
 # Keep litellm from fetching its model price map over the network (set before any test imports it).
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_leaks() -> Iterator[None]:
+    """Across the whole suite, no test key may reach a request or a log line."""
+    yield from secret_scan.secret_scan()
 
 
 @pytest.fixture
@@ -21,6 +27,7 @@ def devserver() -> Iterator[DevServer]:
     server = DevServer().start()
     try:
         yield server
+        secret_scan.collect(server)
         openapi_check.check_recorded_requests(server.requests)
     finally:
         server.stop()

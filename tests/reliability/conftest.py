@@ -1,89 +1,11 @@
-"""Reliability suite fixtures: the per-scenario table, and a session-wide secret scan.
-
-Every request the devservers of this suite received (bodies and headers) and every log line
-emitted while it ran (DEBUG included) are checked at the end of the session for the test
-secrets: a leak fails the run even if the scenario that caused it asserted nothing.
-"""
+"""Reliability suite fixtures: the per-scenario table (the secret scan covers the whole suite:
+see tests/support/secret_scan.py, wired in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from tests.reliability import harness
-
-# Secrets the scenarios use; none may ever be exported or logged.
-SECRETS = ("hh-test-secret-", "sk-test-provider-secret", "sk-virtual-key-do-not-leak", "cookie-secret-value",
-           "bearer-token-secret")
-
-_SEEN_REQUESTS: list[Any] = []
-_SEEN_SERVERS: list[Any] = []
-
-
-class _Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            text = record.getMessage()
-        except Exception:  # noqa: BLE001 - a broken record is not our concern here
-            text = str(record.msg)
-        if record.exc_info:
-            text += "\n" + logging.Formatter().formatException(record.exc_info)
-        self.lines.append(f"{record.name}: {text}")
-
-
-def find_secrets(texts: list[str]) -> list[str]:
-    """The texts that contain a test secret (shortened for the report)."""
-    return [text[:300] for text in texts if any(secret in text for secret in SECRETS)]
-
-
-def request_texts(records: list[Any]) -> list[str]:
-    texts = []
-    for record in records:
-        texts.append(json.dumps(record.headers))
-        if record.body is not None:
-            texts.append(json.dumps(record.body, ensure_ascii=False))
-    return texts
-
-
-@pytest.fixture(scope="session", autouse=True)
-def secret_scan() -> Iterator[_Capture]:
-    """Capture all logs of the session; at the end, no request or log line may hold a test secret."""
-    capture = _Capture()
-    root = logging.getLogger()
-    ours = logging.getLogger("honeyhive_otel")
-    previous = ours.level
-    ours.setLevel(logging.DEBUG)
-    root.addHandler(capture)
-    try:
-        yield capture
-    finally:
-        root.removeHandler(capture)
-        ours.setLevel(previous)
-    for server in _SEEN_SERVERS:  # servers whose requests were not collected at teardown
-        _SEEN_REQUESTS.extend(server.requests)
-    leaks = find_secrets(capture.lines) + find_secrets(request_texts(_SEEN_REQUESTS))
-    assert not leaks, f"test secrets leaked into logs or requests: {leaks[:5]}"
-
-
-@pytest.fixture
-def devserver(devserver: Any) -> Iterator[Any]:
-    """The suite's devserver (from tests/conftest.py), with its requests kept for the secret scan."""
-    yield devserver
-    _SEEN_REQUESTS.extend(devserver.requests)
-
-
-def track_server(server: Any) -> Any:
-    """Add a devserver started by a test itself to the secret scan."""
-    _SEEN_SERVERS.append(server)
-    return server
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from honeyhive_otel.devserver import DevServer
 from tests.reliability import harness
-from tests.reliability.conftest import SECRETS, find_secrets, request_texts, track_server
+from tests.support.secret_scan import SECRETS, find_secrets, request_texts, track_server
 
 HH_KEY = "hh-test-secret-0123456789abcdef"
 SCRIPTS = Path(__file__).resolve().parent / "scripts"

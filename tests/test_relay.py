@@ -31,6 +31,7 @@ from opentelemetry.trace import Link, Status, StatusCode
 from honeyhive_otel import HoneyHiveSpanExporter
 from honeyhive_otel.devserver import DevServer
 from honeyhive_otel.relay import Relay, RelayOptions
+from tests.support import openapi_check
 from tests.support.otlp_json import spans_to_otlp_json
 
 SESSION = {"session_id": "6a0f3f1e-31a8-4c1b-9f57-0d8e2f3b7c11", "session_name": "relay parity"}
@@ -99,6 +100,7 @@ def _in_process(spans: list[ReadableSpan], server_url: str) -> None:
 def second_devserver() -> Iterator[DevServer]:
     server = DevServer().start()
     yield server
+    openapi_check.check_recorded_requests(server.requests)
     server.stop()
 
 

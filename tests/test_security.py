@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from honeyhive_otel import ConfigurationError, HoneyHiveSpanExporter
 from honeyhive_otel.devserver import DevServer, _parser
 from honeyhive_otel.secrets import Scrubber, is_secret_key
+from tests.support import openapi_check
 
 cryptography = pytest.importorskip("cryptography")
 from cryptography import x509  # noqa: E402
@@ -57,6 +58,7 @@ def https_devserver(tmp_path):
     httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
     try:
         yield server, f"https://127.0.0.1:{server.port}", cert
+        openapi_check.check_recorded_requests(server.requests)
     finally:
         server.stop()
 

@@ -74,8 +74,12 @@ def check_recorded_requests(records: list[Any]) -> None:
     """Assert the devserver and the official schema agree on every recorded write body.
 
     ``records`` are devserver ``RequestRecord``s. A body the devserver accepted must pass
-    :func:`validate_request`; one it rejected on schema grounds must fail it too.
+    :func:`validate_request`; one it rejected on schema grounds must fail it too. The records
+    also join the suite-wide secret scan (every test that checks its devserver feeds it).
     """
+    from tests.support import secret_scan
+
+    secret_scan.record(records)
     problems = []
     for rec in records:
         if not rec.is_write or rec.valid is None:

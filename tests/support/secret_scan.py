@@ -70,9 +70,9 @@ def secret_scan() -> Iterator[_Capture]:
 
 
 
-def collect(server: Any) -> None:
+def record(requests: list[Any]) -> None:
     """Keep a devserver's requests for the end-of-session scan."""
-    _SEEN_REQUESTS.extend(server.requests)
+    _SEEN_REQUESTS.extend(requests)
 
 
 def track_server(server: Any) -> Any:

@@ -135,6 +135,7 @@ class HoneyHiveSpanProcessor(SpanProcessor):
         result: list[bool] = [False]
 
         dropped_before = self.stats.dropped_total
+        spooled_before = self.stats.spooled  # kept on disk for later is not delivered either
 
         def flush() -> None:
             try:
@@ -152,7 +153,7 @@ class HoneyHiveSpanProcessor(SpanProcessor):
         if not done.wait(max(0.0, deadline - time.monotonic())):
             self._log.warning("flush_timeout", "honeyhive-otel force_flush timed out after %d ms", timeout_millis)
             return False
-        return result[0] and self.stats.dropped_total == dropped_before
+        return result[0] and self.stats.dropped_total == dropped_before and self.stats.spooled == spooled_before
 
     # ----- enrichment ---------------------------------------------------------------
     def _stamp_baggage(self, span: Span, parent_context: Context | None) -> None:

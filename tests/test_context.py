@@ -18,8 +18,8 @@ from opentelemetry import propagate
 import honeyhive_otel
 from honeyhive_otel.devserver import DevServer
 from honeyhive_otel.ids import normalize_session_id
-from tests.support import openapi_check
 from tests.support.pipeline import Pipeline, make_pipeline
+from tests.support.servers import devservers
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "tests" / "scenarios"
@@ -265,8 +265,7 @@ def test_trace_mode_gives_each_root_trace_its_own_session_and_explicit_ids_still
 @pytest.fixture(scope="module")
 def litellm_runs() -> Iterator[dict[str, tuple[DevServer, dict[str, Any]]]]:
     """Both LiteLLM scenarios, run concurrently (each imports LiteLLM: seconds), each into its devserver."""
-    servers = {mode: DevServer().start() for mode in ("otel", "openinference")}
-    try:
+    with devservers(("otel", "openinference")) as servers:
         running = {mode: subprocess.Popen([sys.executable, str(SCENARIOS / "context_litellm.py"), server.url, mode],
                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
                    for mode, server in servers.items()}
@@ -276,11 +275,6 @@ def litellm_runs() -> Iterator[dict[str, tuple[DevServer, dict[str, Any]]]]:
             assert process.returncode == 0, stderr[-4000:]
             results[mode] = (servers[mode], json.loads(stdout.strip().splitlines()[-1]))
         yield results
-        for server in servers.values():
-            openapi_check.check_recorded_requests(server.requests)
-    finally:
-        for server in servers.values():
-            server.stop()
 
 
 @pytest.mark.parametrize("mode", ["otel", "openinference"])

@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from honeyhive_otel.logs import GenAILogRecordProcessor, GenAILogStore
 from honeyhive_otel.mapping import SpanMapper
 from honeyhive_otel.stats import ExportStats
+from tests.support.servers import devservers
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIO = REPO / "tests" / "scenarios" / "genai_logs_openai_v2.py"
@@ -187,11 +188,7 @@ def result_of(process: subprocess.Popen) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def openai_v2_runs() -> Iterator[dict[str, Any]]:
     """Every openai-v2 run of this file, started together (each is a subprocess of a few seconds)."""
-    from honeyhive_otel.devserver import DevServer
-    from tests.support import openapi_check
-
-    servers = {mode: DevServer().start() for mode in ("default", "latest")} if MAPPER_JOINS_LOGS else {}
-    try:
+    with devservers(("default", "latest") if MAPPER_JOINS_LOGS else ()) as servers:
         running = {"join default": start_scenario("join"),
                    "join latest": start_scenario("join", env_overrides=LATEST_EVENT_ONLY)}
         for mode, server in servers.items():
@@ -199,11 +196,6 @@ def openai_v2_runs() -> Iterator[dict[str, Any]]:
                 "devserver", server.url, env_overrides=LATEST_EVENT_ONLY if mode == "latest" else None)
         results = {name: result_of(process) for name, process in running.items()}
         yield {"results": results, "servers": servers}
-        for server in servers.values():
-            openapi_check.check_recorded_requests(server.requests)
-    finally:
-        for server in servers.values():
-            server.stop()
 
 
 def stored_chats(runs: dict[str, Any], mode: str) -> list[dict[str, Any]]:

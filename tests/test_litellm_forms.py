@@ -25,8 +25,7 @@ from typing import Any
 
 import pytest
 
-from honeyhive_otel.devserver import DevServer
-from tests.support import openapi_check
+from tests.support.servers import devservers
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIO = REPO / "tests" / "scenarios" / "litellm_forms.py"
@@ -48,8 +47,7 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def runs() -> Iterator[dict[str, dict[str, Any]]]:
-    servers = {form: DevServer().start() for form in FORMS}
-    try:
+    with devservers(FORMS) as servers:
         processes = {
             form: subprocess.Popen([sys.executable, str(SCENARIO), servers[form].url, form, *args], cwd=REPO,
                                    env=_env(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -63,11 +61,6 @@ def runs() -> Iterator[dict[str, dict[str, Any]]]:
             results[form] = {"events": servers[form].store.events(), "stderr": stderr,
                              "queued_at_exit": json.loads(marker)["queued_at_exit"], "server": servers[form]}
         yield results
-        for server in servers.values():
-            openapi_check.check_recorded_requests(server.requests)
-    finally:
-        for server in servers.values():
-            server.stop()
 
 
 def events_of(run: dict[str, Any], name: str) -> list[dict[str, Any]]:

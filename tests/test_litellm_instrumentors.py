@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from honeyhive_otel.devserver import DevServer
-from tests.support import openapi_check
+from tests.support.servers import devservers
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIO = REPO / "tests" / "scenarios" / "litellm_instrumentors.py"
@@ -28,10 +27,9 @@ WHICH = ("openinference", "openlit", "v2")
 
 @pytest.fixture(scope="module")
 def runs() -> Iterator[dict[str, dict[str, Any]]]:
-    servers = {which: DevServer().start() for which in WHICH}
     env = {key: value for key, value in os.environ.items() if not key.startswith(("OTEL_", "LITELLM_", "OPENLIT"))}
     env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-    try:
+    with devservers(WHICH) as servers:
         processes = {which: subprocess.Popen([sys.executable, str(SCENARIO), servers[which].url, which], cwd=REPO,
                                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                      for which in WHICH}
@@ -41,11 +39,6 @@ def runs() -> Iterator[dict[str, dict[str, Any]]]:
             assert process.returncode == 0, stderr[-4000:]
             results[which] = {"events": servers[which].store.events(), "server": servers[which]}
         yield results
-        for server in servers.values():
-            openapi_check.check_recorded_requests(server.requests)
-    finally:
-        for server in servers.values():
-            server.stop()
 
 
 @pytest.mark.parametrize("which", ["openinference", "openlit"])

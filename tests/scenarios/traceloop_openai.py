@@ -21,12 +21,8 @@ import openai  # noqa: E402
 from opentelemetry.instrumentation.openai import OpenAIInstrumentor  # noqa: E402
 
 from tests.support.fake_openai import FakeOpenAI  # noqa: E402
+from tests.support.openai_cases import API_KEY, run_tool_stream_embedding_cases  # noqa: E402
 from tests.support.pipeline import Pipeline, make_pipeline  # noqa: E402
-
-API_KEY = "sk-test-not-a-secret"
-TOOLS = [{"type": "function", "function": {
-    "name": "get_weather", "description": "Current weather",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
 
 
 def run_cases(pipeline: Pipeline, client: openai.OpenAI) -> None:
@@ -35,20 +31,7 @@ def run_cases(pipeline: Pipeline, client: openai.OpenAI) -> None:
         client.chat.completions.create(model="gpt-4o-mini", temperature=0.2, max_tokens=64, user="user-42",
                                        messages=[{"role": "system", "content": "Be terse."},
                                                  {"role": "user", "content": "hello there"}])
-    with tracer.start_as_current_span("scenario tools"):
-        asked = [{"role": "user", "content": "Weather in Paris?"}]
-        first = client.chat.completions.create(model="gpt-4o-mini", messages=asked, tools=TOOLS)
-        call = first.choices[0].message
-        client.chat.completions.create(model="gpt-4o-mini", tools=TOOLS, messages=[
-            *asked, call.model_dump(exclude_none=True),
-            {"role": "tool", "tool_call_id": call.tool_calls[0].id, "content": "sunny, 21C"}])
-    with tracer.start_as_current_span("scenario stream"):
-        stream = client.chat.completions.create(model="gpt-4o-mini", stream=True,
-                                                stream_options={"include_usage": True},
-                                                messages=[{"role": "user", "content": "stream this"}])
-        "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
-    with tracer.start_as_current_span("scenario embeddings"):
-        client.embeddings.create(model="text-embedding-3-small", input=["first text", "second text"])
+    run_tool_stream_embedding_cases(tracer, client)
 
 
 def main(server_url: str) -> None:

@@ -270,7 +270,7 @@ class HoneyHiveSpanExporter(SpanExporter):
             return None
 
     def _encode_request(self, event: Event) -> bytes:
-        return encode(self._scrubber.value(event.to_request()))
+        return self._scrubber.encode(event.to_request())
 
     def _create_sessions(self, events: list[Event], deadline: float) -> dict[str, dict[str, Any]]:
         """Create the sessions of `events` not created yet; returns the bodies the server did not confirm."""

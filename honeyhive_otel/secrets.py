@@ -14,6 +14,15 @@ instrumentations and users put headers and keys in attributes we never mapped
   `"authorization": "..."`-like pair inside JSON or Python-repr text, and header lines such as
   `Cookie: ...` become "[redacted]".
 
+`Scrubber.encode` gives the scrubbed JSON of a whole body. Most bodies hold nothing
+credential-like, so it encodes first and looks for anything any rule above could match in the
+encoded bytes (substring tests and prefix-anchored patterns, in C); only a body where something
+could match is walked value by value. The byte-level test errs towards walking: text such as
+`"key": ` in a message costs a walk, never a leak.
+
+(Nesting deeper than `MAX_DEPTH` is cut only on a walk; the mapping already bounds values at
+64 levels.)
+
 Also: a `__proto__` key is renamed `[__proto__]` (a JavaScript consumer merging objects naively
 would otherwise have its prototype replaced). Bounded: nesting deeper than `MAX_DEPTH` is
 replaced by a marker rather than walked, a string with more than `MAX_MATCHES` credential-like
@@ -25,6 +34,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from . import jsonfast
 
 REDACTED = "[redacted]"
 TOO_MANY = "[redacted: too many credential-like values]"
@@ -66,6 +77,40 @@ def _triggered(lowered: str) -> bool:
             or "basic" in lowered or "sk-" in lowered or "sk_" in lowered or "hh_" in lowered)
 
 
+# ----- the byte-level pre-check of an encoded body --------------------------------------------
+# Every rule above needs one of a few words (or a raw key) in the text. The pre-check finds them
+# in the lowercased encoded body with one pattern per *anchor*: a rare letter of the word, found
+# at memchr speed because each pattern starts with it, checked backwards with a look-behind.
+# `_GAP` is anything that can stand between a name and its separator once encoded: whitespace,
+# an escape (`\n`, `\u00a0`) or a non-ASCII character (`str.strip` and `\s` know Unicode spaces).
+_GAP = rb"(?:\s|\\[a-z]|\\u[0-9a-f]{4}|[\x80-\xff])*"
+# A separator after a secret-like name: a mapping key (`"x-api-key":`), a quoted pair inside a
+# string (`\"api_key\": \"`, `'token': '`), a header line (`Cookie: `).
+_SEP = _GAP + rb"(?:\\?[\"'])?" + _GAP + rb"[:=]"
+_WHITESPACE = rb"(?:\s|\\[a-z]|\\u[0-9a-f]{4}|[\x80-\xff])"
+_ANCHORED = tuple(re.compile(pattern) for pattern in (
+    rb"k(?:(?<=tok)en" + _SEP + rb"|ey" + _SEP + rb"|(?<=cook)ies?" + _SEP + rb"|(?<=sk)[-_][a-z0-9_\-]{4})",
+    rb"w(?<=passw)(?:or)?d" + _SEP,
+    rb"z(?<=authoriz)ation" + _SEP,
+    rb"cr(?:(?<=secr)et" + _SEP + rb"|edentials?" + _SEP + rb")",
+    rb"b(?:earer|asic)" + _WHITESPACE,
+    rb"_(?:_proto__" + _SEP + rb"|(?<=hh_)[a-z0-9_\-]{16})",
+    "\u212a".encode(),  # KELVIN SIGN lowercases to an ASCII "k" (`str.lower`), which bytes do not
+))
+
+
+def _may_hold_secret(body: bytes, known: tuple[re.Pattern[bytes], ...]) -> bool:
+    """False only when no scrubbing rule could change anything in the encoded `body`."""
+    for secret in known:
+        if secret.search(body):
+            return True
+    lowered = body.lower()
+    for pattern in _ANCHORED:
+        if pattern.search(lowered):
+            return True
+    return False
+
+
 class _TooMany(Exception):
     pass
 
@@ -95,6 +140,9 @@ class Scrubber:
 
     def __init__(self, known_secrets: Iterable[str | None] = ()) -> None:
         self.known = tuple(s for s in known_secrets if isinstance(s, str) and len(s) >= 8)
+        # How each known secret can appear in an encoded body: verbatim, or JSON-escaped.
+        self._known_encoded = tuple(re.compile(re.escape(form)) for form in dict.fromkeys(
+            form for secret in self.known for form in (secret.encode("utf-8", "replace"), jsonfast.dumps(secret)[1:-1])))
         self._keys: dict[str, str | None] = {}  # mapping key -> key to write (None: drop); keys repeat a lot
 
     def text(self, value: str) -> str:
@@ -120,6 +168,16 @@ class Scrubber:
         except _TooMany:
             return TOO_MANY
         return value
+
+    def encode(self, value: Any) -> bytes:
+        """The scrubbed `value` as compact JSON (`jsonfast.dumps`), walking it only when needed.
+
+        Raises TypeError/ValueError like `jsonfast.dumps` for a value that is not JSON-safe.
+        """
+        body = jsonfast.dumps(value)
+        if not _may_hold_secret(body, self._known_encoded):
+            return body
+        return jsonfast.dumps(self.value(value))
 
     def value(self, value: Any, depth: int = 0) -> Any:
         """A scrubbed copy of a JSON-like value (dicts, lists, strings, scalars)."""

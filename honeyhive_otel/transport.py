@@ -20,7 +20,6 @@ retryable (may succeed later: spool them) or not (rejected by the server).
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import random
 import socket
@@ -37,6 +36,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from . import jsonfast
 from .stats import ExportStats, RateLimitedLog
 from .version import __version__
 
@@ -60,12 +60,8 @@ class TransportOptions:
 
 
 def encode(value: Any) -> bytes:
-    """Compact UTF-8 JSON; values are already JSON-safe (see mapping.limits).
-
-    A lone surrogate (half a UTF-16 pair: "\\udcff", e.g. from bytes decoded with
-    `surrogateescape`) cannot be UTF-8: it becomes "?" rather than costing the whole event.
-    """
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8", "replace")
+    """Compact UTF-8 JSON (`jsonfast.dumps`); values are already JSON-safe (see mapping.limits)."""
+    return jsonfast.dumps(value)
 
 
 @dataclass

@@ -116,7 +116,7 @@ def machine_info() -> dict[str, Any]:
         pass
     packages = {}
     for name in ("honeyhive-otel", "opentelemetry-api", "opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http",
-                 "opentelemetry-proto", "protobuf", "requests", "urllib3", "litellm"):
+                 "opentelemetry-proto", "protobuf", "requests", "urllib3", "litellm", "orjson"):
         try:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -131,9 +131,17 @@ def machine_info() -> dict[str, Any]:
         "python_implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "packages": packages,
+        "json_encoder": _json_engine(),
         "git_commit": _git_commit(),
         "loadavg_start": loadavg(),
     }
+
+
+def _json_engine() -> str:
+    """Which encoder the exporter uses here (orjson, or the standard library's json without it)."""
+    from honeyhive_otel import jsonfast
+
+    return jsonfast.ENGINE
 
 
 def _git_commit() -> str | None:

@@ -104,9 +104,11 @@ class Coalescer:
 
     def _note(self, event: Event) -> None:
         notes = self._trace(event.trace_id)
-        if len(notes) >= self.max_spans_per_trace and event.span_id not in notes:
-            return
-        note = notes.setdefault(event.span_id, _Note())
+        note = notes.get(event.span_id)
+        if note is None:
+            if len(notes) >= self.max_spans_per_trace:
+                return
+            note = notes[event.span_id] = _Note()
         note.parent = event.parent_span_id
         note.event_type = event.event_type
         if event.event_type == MODEL and has_usage(event.metadata):
@@ -164,9 +166,7 @@ class Coalescer:
             # absorb this one when it is placed.
             waiting_for_parent = (event.parent_span_id is not None and not event.parent_is_remote
                                   and (parent is None or parent.event_type in (None, MODEL)))
-            scope = str(event.metadata.get("otel", {}).get("scope", {}).get("name", "")).lower()
-            may_wrap_litellm = event.convention != "litellm" and any(h in scope for h in _WRAPPER_SCOPE_HINTS)
-            return waiting_for_parent or may_wrap_litellm
+            return waiting_for_parent or self._may_wrap(event)
         return has_usage(event.metadata)
 
     def _hold(self, event: Event, deadline: float) -> None:
@@ -186,11 +186,16 @@ class Coalescer:
         return event
 
     def _held_children_of(self, event: Event) -> list[Event]:
-        span_ids = self._held_children.get((event.trace_id, event.span_id), ())
+        span_ids = self._held_children.get((event.trace_id, event.span_id))
+        if not span_ids:
+            return []  # the common case: nothing of this span is held
         return [self._held[(event.trace_id, span_id)][0] for span_id in list(span_ids)]
 
     def _held_model_child(self, event: Event) -> Event | None:
-        return next((held for held in self._held_children_of(event) if held.event_type == MODEL), None)
+        for held in self._held_children_of(event):
+            if held.event_type == MODEL:
+                return held
+        return None
 
     def _release_children(self, event: Event) -> list[Event]:
         """A non-model parent arrived: its held model children wait no longer."""
@@ -203,8 +208,14 @@ class Coalescer:
 
     @staticmethod
     def _may_wrap(event: Event) -> bool:
+        """A model event of an instrumentor that may wrap a call LiteLLM also reports."""
+        if event.convention == "litellm":
+            return False
         scope = str(event.metadata.get("otel", {}).get("scope", {}).get("name", "")).lower()
-        return event.convention != "litellm" and any(h in scope for h in _WRAPPER_SCOPE_HINTS)
+        for hint in _WRAPPER_SCOPE_HINTS:
+            if hint in scope:
+                return True
+        return False
 
     def _overflow(self) -> list[Event]:
         released = []

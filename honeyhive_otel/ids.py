@@ -6,20 +6,40 @@ any state, and make retries idempotent: a re-sent event carries the id it had be
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import uuid
 
 # A fixed namespace for span-derived ids, so they never collide with uuid5 ids of other origin.
 SPAN_NAMESPACE = uuid.UUID("6f1c3f4e-2b6a-5d8e-9a41-0c2d9b7e5a10")
 
+_SPAN_NAMESPACE_BYTES = SPAN_NAMESPACE.bytes
+_URL_NAMESPACE_BYTES = uuid.NAMESPACE_URL.bytes
+
+
+def uuid5_text(namespace: bytes, name: str) -> str:
+    """`str(uuid.uuid5(namespace, name))` without building UUID objects (ids are made per span)."""
+    digest = bytearray(hashlib.sha1(namespace + name.encode("utf-8"), usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
 
 def event_id_for(trace_id: int, span_id: int) -> str:
     """The event id of the span (trace_id, span_id)."""
-    return str(uuid.uuid5(SPAN_NAMESPACE, f"{trace_id:032x}{span_id:016x}"))
+    return uuid5_text(_SPAN_NAMESPACE_BYTES, f"{trace_id:032x}{span_id:016x}")
+
+
+@functools.lru_cache(maxsize=1024)
+def parent_event_id_for(trace_id: int, span_id: int) -> str:
+    """`event_id_for` of a parent span: siblings share their parent, so recent ones are cached."""
+    return event_id_for(trace_id, span_id)
 
 
 def session_id_for_trace(trace_id: int) -> str:
     """The session id used in `session_mode="trace"`: one session per root trace."""
-    return str(uuid.uuid5(SPAN_NAMESPACE, f"trace:{trace_id:032x}"))
+    return uuid5_text(_SPAN_NAMESPACE_BYTES, f"trace:{trace_id:032x}")
 
 
 def normalize_session_id(raw: object) -> tuple[str, str | None]:
@@ -30,7 +50,18 @@ def normalize_session_id(raw: object) -> tuple[str, str | None]:
     and the caller keeps the raw value in the session's metadata.
     """
     text = str(raw).strip()
+    if len(text) <= _CACHED_SESSION_ID_CHARS:
+        return _normalize_cached(text)
+    return _normalize(text)
+
+
+def _normalize(text: str) -> tuple[str, str | None]:
     try:
         return str(uuid.UUID(text)), None
     except ValueError:
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, text)), text
+        return uuid5_text(_URL_NAMESPACE_BYTES, text), text
+
+
+# Most spans of a process name the same few sessions; long (hostile) ids are not kept.
+_CACHED_SESSION_ID_CHARS = 256
+_normalize_cached = functools.lru_cache(maxsize=1024)(_normalize)

@@ -42,8 +42,14 @@ SPAN_SESSION_KEYS = (
     "honeyhive.session_id", "honeyhive_session_id", BAGGAGE_SESSION_KEY, "session.id", "gen_ai.conversation.id",
     "traceloop.association.properties.session_id",
 )
+SESSION_NAME_KEYS = ("honeyhive.session_name", "honeyhive_session_name")
 SESSION_MODES = ("process", "trace")
 _TRACE_MEMORY = 20_000
+# Every attribute the resolution reads: one intersection with the span's keys skips the lookups
+# of those it does not have (most spans carry none, or only one session id).
+_SESSION_KEY_SET = frozenset(SPAN_SESSION_KEYS)
+_CONTEXT_KEY_SET = frozenset(CONTEXT_KEYS)
+_READ_KEYS = frozenset((*SPAN_SESSION_KEYS, *CONTEXT_KEYS, *SESSION_NAME_KEYS))
 
 
 class SessionResolver:
@@ -64,7 +70,8 @@ class SessionResolver:
 
     def resolve(self, attrs: SpanAttributes, draft: Draft, trace_id: int, source: str,
                 start_time_ms: float) -> SessionInfo:
-        raw, origin = self._explicit(attrs, draft)
+        present = attrs.present(_READ_KEYS)
+        raw, origin = self._explicit(attrs, draft, present)
         if raw is not None:
             session_id, raw_id = normalize_session_id(raw)
             self._remember(trace_id, session_id, raw_id)
@@ -78,13 +85,16 @@ class SessionResolver:
                 session_id, raw_id = self.default_session_id, self._default_raw
         if origin:
             attrs.note("session_id", origin)
-        per_call_user_properties = dict(draft.user_properties)
-        scoped = _read_context(attrs, draft)
-        name = attrs.get("honeyhive.session_name", "honeyhive_session_name")
+        per_call_user_properties = draft.user_properties
+        scoped = None
+        if not present.isdisjoint(_CONTEXT_KEY_SET):
+            per_call_user_properties = dict(per_call_user_properties)  # before the context fills the draft
+            scoped = _read_context(attrs, draft)
+        name = attrs.get(*SESSION_NAME_KEYS) if not present.isdisjoint(SESSION_NAME_KEYS) else None
         scoped_name = attrs.get(BAGGAGE_SESSION_NAME_KEY) if origin == BAGGAGE_SESSION_KEY else None
         metadata = {**self.metadata}
         user_properties = {**self.user_properties}
-        if origin == CONTEXT_SESSION_KEY:
+        if origin == CONTEXT_SESSION_KEY and scoped is not None:
             # The session was opened by the context API: it is created with that scope's values.
             scoped_name = scoped.name
             metadata.update(scoped.session.get("metadata") or {})
@@ -96,24 +106,27 @@ class SessionResolver:
             metadata["raw_session_id"] = raw_id
         if is_blank(name):
             name = draft.session_name or (scoped_name if not is_blank(scoped_name) else None) or self.session_name
+        user_properties.update(per_call_user_properties)
         return SessionInfo(
             session_id=session_id,
             session_name=str(name),
             source=source,
             start_time=start_time_ms,
-            metadata=to_jsonable(metadata),
-            user_properties=to_jsonable({**user_properties, **per_call_user_properties}),
+            metadata=_jsonable(metadata),
+            user_properties=_jsonable(user_properties),
         )
 
-    def _explicit(self, attrs: SpanAttributes, draft: Draft) -> tuple[Any, str | None]:
-        for key in SPAN_SESSION_KEYS:
-            value = attrs.get(key)
-            if not is_blank(value):
-                attrs.consume(*SPAN_SESSION_KEYS)
-                return value, key
+    def _explicit(self, attrs: SpanAttributes, draft: Draft, present: set[str]) -> tuple[Any, str | None]:
+        if not present.isdisjoint(_SESSION_KEY_SET):
+            for key in SPAN_SESSION_KEYS:
+                if key in present:
+                    value = attrs.get(key)
+                    if not is_blank(value):
+                        attrs.consume(*SPAN_SESSION_KEYS)
+                        return value, key
         if not is_blank(draft.session_id):
             return draft.session_id, "convention"
-        value = attrs.get(CONTEXT_SESSION_KEY)
+        value = attrs.get(CONTEXT_SESSION_KEY) if CONTEXT_SESSION_KEY in present else None
         if not is_blank(value):
             return value, CONTEXT_SESSION_KEY
         return None, None
@@ -144,14 +157,13 @@ class _Scoped:
 
 
 def _read_context(attrs: SpanAttributes, draft: Draft) -> _Scoped:
-    """Consume the `honeyhive.context.*` attributes and fill the draft where the span said nothing.
+    """Consume the `honeyhive.context.*` attributes (the span has at least one of CONTEXT_KEYS)
+    and fill the draft where the span said nothing.
 
     Per-call values (the span's own attributes, LiteLLM request metadata: already in the
     draft) win over the context's; tags are a set, so the context's are added to the span's.
     """
     scoped = _Scoped()
-    if not any(attrs.has(key) for key in CONTEXT_KEYS):
-        return scoped
     scoped.name = attrs.get(CONTEXT_SESSION_NAME_KEY)
     session_values = parse_json(attrs.get(CONTEXT_SESSION_VALUES_KEY))
     if isinstance(session_values, dict):
@@ -177,3 +189,14 @@ def _read_context(attrs: SpanAttributes, draft: Draft) -> _Scoped:
         draft.metadata["tags"] = list(dict.fromkeys([*existing, *scoped.tags]))
     attrs.consume(*CONTEXT_KEYS)
     return scoped
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    """`to_jsonable` of a session's (freshly built) metadata or user properties; the usual flat
+    dict of strings, often empty, is already JSON-safe and needs no walk."""
+    if not values:
+        return values
+    if all(type(value) is str for value in values.values()) and all(
+            type(key) is str and len(key) <= 1_000 for key in values):
+        return values
+    return to_jsonable(values)

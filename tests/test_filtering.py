@@ -82,11 +82,23 @@ def test_web_server_and_http_client_spans_are_filtered_and_llm_spans_keep_a_vali
 def test_a_parent_judged_while_running_is_exported_even_if_it_later_looks_like_noise(devserver, pipeline):
     tracer = pipeline.tracer("app")
     with tracer.start_as_current_span("handler") as handler:
-        llm_span(tracer)  # ends first: "handler" is judged now, looks like the app's own span
+        llm_span(tracer)
+        pipeline.flush()  # the child is exported now: "handler", still running, is judged the app's own span
         handler.set_attribute("http.route", "/later")  # would be noise if judged at its end
     pipeline.flush()
     events = assert_tree_valid(devserver)
     assert by_name(events, "chat")["parent_id"] == by_name(events, "handler")["event_id"]
+
+
+def test_a_parent_that_ended_before_its_child_was_exported_is_judged_on_its_final_attributes(devserver, pipeline):
+    """The filter runs on the export thread: by then the parent has usually ended, and its end decides."""
+    tracer = pipeline.tracer("app")
+    with tracer.start_as_current_span("handler") as handler:
+        llm_span(tracer)
+        handler.set_attribute("http.route", "/later")  # set before the batch is exported: noise
+    pipeline.flush()
+    [chat] = assert_tree_valid(devserver)
+    assert chat["event_name"] == "chat" and chat["parent_id"] == chat["session_id"]
 
 
 def test_a_chain_of_filtered_ancestors_is_skipped_to_the_nearest_kept_one(devserver, pipeline):
@@ -204,8 +216,9 @@ def span_trees(draw: Any) -> tuple[list[int | None], list[str], list[int]]:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(tree=span_trees())
-def test_no_event_is_ever_orphaned_whatever_the_tree_and_end_order(devserver, tree):
+@given(tree=span_trees(), flush_points=st.sets(st.integers(min_value=0, max_value=11), max_size=4))
+def test_no_event_is_ever_orphaned_whatever_the_tree_and_end_order(devserver, tree, flush_points):
+    """`flush_points`: the export thread handles what has ended so far, while the rest still runs."""
     parents, kinds, order = tree
     devserver.store.clear()
     pipe = make_pipeline(devserver.url, merge_window=0)
@@ -220,8 +233,10 @@ def test_no_event_is_ever_orphaned_whatever_the_tree_and_end_order(devserver, tr
             attributes = {"ai": {"gen_ai.operation.name": "invoke_agent"}, "app": {}, "http": {"http.method": "GET"},
                           "db": {"db.system": "sqlite"}}[kind]
             spans.append(tracer.start_span(f"{kind} {index}", context=context, attributes=attributes))
-        for index in order:
+        for step, index in enumerate(order):
             spans[index].end()
+            if step in flush_points:
+                pipe.processor.inner.force_flush()
         pipe.flush()
     finally:
         pipe.close()

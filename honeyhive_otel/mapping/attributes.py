@@ -7,9 +7,11 @@ mapped field (provenance), which answers the usual "why is my input empty" quest
 
 from __future__ import annotations
 
+import math
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
+from types import MappingProxyType
 from typing import Any
 
 from .values import is_blank
@@ -19,6 +21,9 @@ MAX_INDEX = 10_000
 
 _INDEXED = re.compile(r"^(\d{1,9})\.(.+)$")
 
+# Attribute value types that never hold a float.
+_PLAIN_KINDS = frozenset((str, int, bool))
+
 
 class SpanAttributes:
     """Attribute access with consumption tracking; every getter marks what it read."""
@@ -27,9 +32,13 @@ class SpanAttributes:
 
     def __init__(self, attributes: Any, debug: bool = False) -> None:
         try:
-            self._attrs: dict[str, Any] = dict(attributes or {})
+            attrs: dict[str, Any] = _copy(attributes) if attributes else {}
         except Exception:  # noqa: BLE001 - hostile mappings must not break the export
-            self._attrs = {}
+            attrs = {}
+        try:
+            self._attrs = _finite(attrs)
+        except Exception:  # noqa: BLE001 - a sequence value that breaks on iteration: kept as is
+            self._attrs = attrs
         self.consumed: set[str] = set()
         self.sources: dict[str, str] = {}
         self._debug = debug
@@ -48,17 +57,22 @@ class SpanAttributes:
         """Read without consuming: for decisions that do not map the value anywhere."""
         return self._attrs.get(key)
 
+    def present(self, keys: frozenset[str]) -> set[str]:
+        """Which of `keys` the span has: one set intersection decides whether a whole group of
+        lookups can be skipped (most of the keys a convention knows are absent on a span)."""
+        return self._attrs.keys() & keys
+
     def get(self, *keys: str, field: str | None = None) -> Any:
         """The first present, non-blank value among `keys`; all present keys are consumed."""
+        attrs = self._attrs
         found: Any = None
         found_key: str | None = None
         for key in keys:
-            if key in self._attrs:
+            if key in attrs:  # most keys asked for are absent: one dict lookup each
                 self.consumed.add(key)
-                value = self._attrs[key]
-                if found_key is None and not is_blank(value):
-                    found, found_key = value, key
-        if field and found_key is not None:
+                if found_key is None and not is_blank(attrs[key]):
+                    found, found_key = attrs[key], key
+        if found_key is not None and field:
             self.note(field, found_key)
         return found
 
@@ -79,14 +93,14 @@ class SpanAttributes:
         so the ~25 prefixes the conventions ask about cost O(log n) each, not a full scan."""
         cached = self._prefix_cache.get(prefix)
         if cached is None:
-            if self._sorted_keys is None:
-                self._sorted_keys = sorted(self._attrs)
             keys = self._sorted_keys
+            if keys is None:
+                keys = self._sorted_keys = sorted(self._attrs)
             start = bisect_left(keys, prefix)
-            end = start
-            while end < len(keys) and keys[end].startswith(prefix):
-                end += 1
-            cached = keys[start:end]
+            if start < len(keys) and keys[start].startswith(prefix):
+                cached = keys[start:_prefix_end(keys, prefix, start)]
+            else:
+                cached = []
             self._prefix_cache[prefix] = cached
         return cached
 
@@ -121,9 +135,72 @@ class SpanAttributes:
         return [slots[i] for i in sorted(slots)]
 
     def unconsumed(self) -> Iterator[tuple[str, Any]]:
-        for key, value in self._attrs.items():
-            if key not in self.consumed:
-                yield key, value
+        return iter(self.unconsumed_dict().items())
+
+    def unconsumed_dict(self) -> dict[str, Any]:
+        """The attributes no mapping consumed, in their original order."""
+        consumed = self.consumed
+        return {key: value for key, value in self._attrs.items() if key not in consumed}
+
+
+def _prefix_end(keys: list[str], prefix: str, start: int) -> int:
+    """The end of the run of sorted `keys` that start with `prefix` (`keys[start]` does)."""
+    if prefix and prefix[-1] != "\U0010ffff":
+        # The keys starting with "ab" are exactly those in ["ab", "ac").
+        return bisect_left(keys, prefix[:-1] + chr(ord(prefix[-1]) + 1), start)
+    end = start
+    while end < len(keys) and keys[end].startswith(prefix):
+        end += 1
+    return end
+
+
+def _copy(attributes: Any) -> dict[str, Any]:
+    """A plain dict of the span's attributes. `ReadableSpan.attributes` is a read-only proxy of
+    `BoundedAttributes`, whose own `copy()` is a C-level dict copy; `dict(proxy)` would instead
+    call the mapping's `__getitem__` once per key."""
+    if type(attributes) is MappingProxyType:
+        try:
+            copied = attributes.copy()
+        except Exception:  # noqa: BLE001 - a hostile mapping's copy(): fall back to dict()
+            copied = None
+        if type(copied) is dict:
+            return copied
+    return dict(attributes)
+
+
+def _finite(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Replace NaN and infinite floats (top level, or inside a sequence value) by the strings
+    "NaN", "Infinity", "-Infinity": JSON has no such numbers and encoders disagree on them."""
+    for value in attrs.values():
+        if type(value) in _PLAIN_KINDS:
+            continue  # most values: one type test each
+        if _has_non_finite(value):
+            break
+    else:
+        return attrs
+    fixed: dict[str, Any] = {}
+    for key, value in attrs.items():
+        if type(value) not in _PLAIN_KINDS and _has_non_finite(value):
+            if isinstance(value, float):
+                fixed[key] = _finite_float(value)
+            else:
+                items = [_finite_float(item) if type(item) is float else item for item in value]
+                fixed[key] = items if isinstance(value, list) else tuple(items)
+    return {**attrs, **fixed}
+
+
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, (tuple, list)) and float in map(type, value):
+        return not all(math.isfinite(item) for item in value if type(item) is float)
+    return False
+
+
+def _finite_float(value: float) -> Any:
+    if math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
 def nest_indexed(flat: dict[str, Any], prefix: str) -> list[dict[str, Any]]:

@@ -12,6 +12,9 @@ from typing import Any
 
 from .values import is_blank
 
+# Slot values that count as "still empty" (compared by equality, so built once, never mutated).
+_EMPTY_SLOT_VALUES = (None, {}, [])
+
 
 @dataclass
 class Draft:
@@ -58,7 +61,7 @@ class Draft:
 
     def set_default(self, slot: str, value: Any) -> bool:
         """Fill `slot` only when it is still empty; returns whether it was set."""
-        if value is None or getattr(self, slot) not in (None, {}, []):
+        if value is None or getattr(self, slot) not in _EMPTY_SLOT_VALUES:
             return False
         setattr(self, slot, value)
         return True

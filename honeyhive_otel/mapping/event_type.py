@@ -39,42 +39,53 @@ AGENT_MARKER_PREFIXES = (
 )
 
 
+EXPLICIT_ATTRIBUTES = ("honeyhive.event_type", "honeyhive_event_type")
+KIND_ATTRIBUTES = ("gen_ai.operation.name", "openinference.span.kind", "traceloop.span.kind", "llm.request.type")
+
+
 def explicit_type(attrs: SpanAttributes) -> str | None:
-    value = attrs.get("honeyhive.event_type", "honeyhive_event_type")
+    value = attrs.get(*EXPLICIT_ATTRIBUTES)
     if isinstance(value, str) and value.strip().lower() in EVENT_TYPES:
         return value.strip().lower()
     return None
 
 
-KIND_ATTRIBUTES = ("gen_ai.operation.name", "openinference.span.kind", "traceloop.span.kind", "llm.request.type")
-
-
 def decide(attrs: SpanAttributes, is_litellm_request: bool = False) -> str:
     """Apply SPEC §5's ordered rules; the kind attributes are consumed (they became the type)."""
     decided = _decide(attrs, is_litellm_request)
-    attrs.consume(*KIND_ATTRIBUTES)
+    raw = attrs.raw()
+    for key in KIND_ATTRIBUTES:
+        if key in raw:
+            attrs.consumed.add(key)
     return decided
 
 
 def _decide(attrs: SpanAttributes, is_litellm_request: bool) -> str:
-    explicit = explicit_type(attrs)
-    if explicit:
-        return explicit
-    operation = attrs.peek("gen_ai.operation.name")
-    if isinstance(operation, str) and operation.strip().lower() in _OPERATION_TYPES:
-        return _OPERATION_TYPES[operation.strip().lower()]
-    kind = attrs.peek("openinference.span.kind")
+    raw = attrs.raw()  # plain lookups: most spans are decided by their first one or two rules
+    if "honeyhive.event_type" in raw or "honeyhive_event_type" in raw:
+        explicit = explicit_type(attrs)
+        if explicit:
+            return explicit
+    operation = raw.get("gen_ai.operation.name")
+    if isinstance(operation, str):
+        decided = _OPERATION_TYPES.get(operation.strip().lower())
+        if decided:
+            return decided
+    kind = raw.get("openinference.span.kind")
     if isinstance(kind, str) and not is_blank(kind):
         return _OPENINFERENCE_TYPES.get(kind.strip().upper(), CHAIN)
-    traceloop_kind = attrs.peek("traceloop.span.kind")
-    if isinstance(traceloop_kind, str) and traceloop_kind.strip().lower() in _TRACELOOP_TYPES:
-        return _TRACELOOP_TYPES[traceloop_kind.strip().lower()]
-    if not is_blank(attrs.peek("llm.request.type")) or is_litellm_request:
+    traceloop_kind = raw.get("traceloop.span.kind")
+    if isinstance(traceloop_kind, str):
+        decided = _TRACELOOP_TYPES.get(traceloop_kind.strip().lower())
+        if decided:
+            return decided
+    if not is_blank(raw.get("llm.request.type")) or is_litellm_request:
         return MODEL
-    if not is_blank(attrs.peek("gen_ai.tool.name")) or not is_blank(attrs.peek("gen_ai.tool.call.id")):
+    if not is_blank(raw.get("gen_ai.tool.name")) or not is_blank(raw.get("gen_ai.tool.call.id")):
         return TOOL  # pydantic-ai and others set no operation name on tool spans
-    if any(not is_blank(attrs.peek(key)) for key in MODEL_ATTRIBUTES) and not has_agent_marker(attrs):
-        return MODEL
+    for key in MODEL_ATTRIBUTES:
+        if not is_blank(raw.get(key)):
+            return CHAIN if has_agent_marker(attrs) else MODEL
     return CHAIN
 
 

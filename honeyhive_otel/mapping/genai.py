@@ -46,6 +46,26 @@ LEGACY_PARAMS = {
 STREAM_KEYS = ("gen_ai.request.stream", "gen_ai.request.is_stream", "gen_ai.is_streaming", "llm.is_streaming")
 PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system")
 USER_KEYS = ("gen_ai.request.user", "gen_ai.user", "llm.user")
+# gen_ai.request.* suffixes read elsewhere (model, streaming, user), not copied into config.
+_REQUEST_READ_ELSEWHERE = frozenset({"model", "stream", "is_stream", "user"})
+CONTENT_REF_KEYS = ("gen_ai.input.messages_ref", "gen_ai.output.messages_ref", "gen_ai.system_instructions_ref",
+                    "gen_ai.tool.definitions_ref")
+FIRST_TOKEN_KEYS = (("gen_ai.response.time_to_first_chunk", "time_to_first_token_s"),
+                    ("gen_ai.server.time_to_first_token", "time_to_first_token_s"))
+SERVICE_TIER_KEYS = ("openai.response.service_tier", "gen_ai.openai.response.service_tier")
+FINGERPRINT_KEYS = ("openai.response.system_fingerprint", "gen_ai.openai.response.system_fingerprint",
+                    "gen_ai.openai.system_fingerprint")
+TOOL_CALL_ARGUMENT_KEYS = ("gen_ai.tool.call.arguments", "gen_ai.tool.input", "gen_ai.tool.args")
+TOOL_CALL_RESULT_KEYS = ("gen_ai.tool.call.result", "gen_ai.tool.output")
+RETRIEVAL_QUERY_KEYS = ("gen_ai.retrieval.query.text", "gen_ai.retrieval.query")
+AGENT_KEYS = ("gen_ai.agent.name", "gen_ai.agent.id", "gen_ai.agent.description", "gen_ai.workflow.name")
+# Every attribute a section reads: a span carrying none of them skips the section's lookups.
+_TOOL_KEYS = frozenset({"gen_ai.tool.name", "gen_ai.tool.description", "gen_ai.tool.call.id", "gen_ai.tool.type",
+                        *TOOL_CALL_ARGUMENT_KEYS, *TOOL_CALL_RESULT_KEYS})
+_RETRIEVAL_KEYS = frozenset({"gen_ai.embeddings.dimension.count", "gen_ai.retrieval.documents", "gen_ai.data_source.id",
+                             *RETRIEVAL_QUERY_KEYS})
+_CONTEXT_KEYS = frozenset({*USER_KEYS, *AGENT_KEYS})
+_OPENAI_RESPONSE_KEYS = frozenset({*SERVICE_TIER_KEYS, *FINGERPRINT_KEYS})
 
 _PROVIDER_ALIASES = {
     "az.ai.openai": "azure", "azure.ai.openai": "azure", "azure.ai.inference": "azure", "azure_openai": "azure",
@@ -72,6 +92,9 @@ def normalize_provider(value: Any) -> str | None:
 
 def placeholder(value: Any) -> bool:
     """Instrumentors' stand-ins for "not set" (SPEC §3): empty strings and -1."""
+    kind = type(value)
+    if kind is int or kind is float:  # the common case first; bool is not int here
+        return value == -1
     if is_blank(value):
         return True
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == -1
@@ -90,7 +113,9 @@ def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
         draft.embedding_output = {**(draft.embedding_output or {}), "vector_count": len(texts)}
         draft.embedding_input = texts[0] if len(texts) == 1 else texts
         draft.chat_history = None
-    _content_from_events(span, draft, as_list(attrs.peek("gen_ai.response.finish_reasons")))
+    events = span.events  # (a new tuple per access on SDK spans)
+    if events:
+        _content_from_events(events, draft, as_list(attrs.peek("gen_ai.response.finish_reasons")))
     _content_from_indexed(attrs, draft)
     _response(attrs, draft)
     _tool(attrs, draft)
@@ -100,24 +125,28 @@ def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
 
 # ----- config ----------------------------------------------------------------------
 def _config(attrs: SpanAttributes, draft: Draft) -> None:
+    config = draft.config
     provider = normalize_provider(attrs.get(*PROVIDER_KEYS, field="config.provider"))
     if provider:
-        draft.config.setdefault("provider", provider)
+        config.setdefault("provider", provider)
     model = attrs.get("gen_ai.request.model", field="config.model")
     if not placeholder(model):
-        draft.config.setdefault("model", str(model))
+        config.setdefault("model", str(model))
     for suffix, value in attrs.prefixed("gen_ai.request.").items():
-        if suffix in ("model", "stream", "is_stream", "user") or placeholder(value):
+        if suffix in _REQUEST_READ_ELSEWHERE or placeholder(value):
             continue
-        key = REQUEST_PARAMS.get(suffix, suffix.replace(".", "_"))
-        draft.config.setdefault(key, _param_value(value))
+        key = REQUEST_PARAMS.get(suffix) or suffix.replace(".", "_")
+        config.setdefault(key, _param_value(value))
+    raw = attrs.raw()
     for attribute, key in LEGACY_PARAMS.items():
+        if attribute not in raw:
+            continue
         value = attrs.get(attribute)
         if not placeholder(value):
-            draft.config.setdefault(key, _param_value(value))
-    stream = attrs.get(*STREAM_KEYS, field="config.is_streaming")
-    if stream is not None and as_bool(stream) is not None:
-        draft.config.setdefault("is_streaming", as_bool(stream))
+            config.setdefault(key, _param_value(value))
+    streaming = as_bool(attrs.get(*STREAM_KEYS, field="config.is_streaming"))
+    if streaming is not None:
+        config.setdefault("is_streaming", streaming)
 
 
 def _param_value(value: Any) -> Any:
@@ -130,17 +159,19 @@ def _param_value(value: Any) -> Any:
 
 # ----- content ---------------------------------------------------------------------
 def _content_from_attributes(attrs: SpanAttributes, draft: Draft) -> None:
-    history = _parsed(attrs, "gen_ai.input.messages", msg.normalize_messages, "inputs.chat_history")
+    history = _parsed(attrs, "gen_ai.input.messages", msg.normalize_messages, field="inputs.chat_history")
     system = _parsed(attrs, "gen_ai.system_instructions", msg.system_message)
     if history is not None or system is not None:
         draft.set_default("chat_history", msg.prepend_system(history or [], system))
     finish = as_list(attrs.peek("gen_ai.response.finish_reasons"))
-    outputs = _parsed(attrs, "gen_ai.output.messages", lambda v: msg.normalize_output_messages(v, finish), "outputs")
+    outputs = _parsed(attrs, "gen_ai.output.messages", msg.normalize_output_messages, finish, field="outputs")
     draft.set_default("output", outputs)
     draft.set_default("tools", _parsed(attrs, "gen_ai.tool.definitions", msg.normalize_tool_definitions))
     # Content uploaded elsewhere by a completion hook: keep the references.
-    for ref in ("gen_ai.input.messages_ref", "gen_ai.output.messages_ref", "gen_ai.system_instructions_ref",
-                "gen_ai.tool.definitions_ref"):
+    raw = attrs.raw()
+    for ref in CONTENT_REF_KEYS:
+        if ref not in raw:
+            continue
         value = attrs.get(ref)
         if not is_blank(value):
             draft.metadata.setdefault("content_refs", {})[ref.removeprefix("gen_ai.")] = value
@@ -155,14 +186,17 @@ def _content_from_attributes(attrs: SpanAttributes, draft: Draft) -> None:
         draft.set_default("output", completion_output(completion, finish))
 
 
-def _parsed(attrs: SpanAttributes, key: str, normalise: Any, field: str | None = None) -> Any:
-    """Normalise one content attribute; it is consumed only when it could be read, so an
-    unparseable value stays visible in metadata.attributes instead of vanishing."""
-    value = attrs.peek(key)
+def _parsed(attrs: SpanAttributes, key: str, normalise: Any, *args: Any, field: str | None = None) -> Any:
+    """Normalise one content attribute (`normalise(value, *args)`); it is consumed only when it
+    could be read, so an unparseable value stays visible in metadata.attributes instead of vanishing."""
+    raw = attrs.raw()
+    if key not in raw:
+        return None
+    value = raw[key]
     if is_blank(value):
         attrs.consume(key)
         return None
-    result = normalise(value)
+    result = normalise(value, *args)
     if result is not None:
         attrs.consume(key)
         if field:
@@ -208,9 +242,9 @@ def _event_attributes(event: Any) -> dict[str, Any]:
     return attributes
 
 
-def _content_from_events(span: Any, draft: Draft, finish: list[Any] | None = None) -> None:
+def _content_from_events(span_events: Iterable[Any], draft: Draft, finish: list[Any] | None = None) -> None:
     """Span events, in the order: operation details, per-message events, 1.26 events."""
-    events = [(name, _event_attributes(event)) for event in (span.events or ())
+    events = [(name, _event_attributes(event)) for event in span_events
               if (name := getattr(event, "name", "")).startswith("gen_ai.")]
     content_from_events(events, draft, finish)
 
@@ -290,6 +324,8 @@ def apply_details(attributes: dict[str, Any], draft: Draft) -> None:
 
 def _content_from_indexed(attrs: SpanAttributes, draft: Draft) -> None:
     """Traceloop < 0.55 and LiteLLM v1: `gen_ai.prompt.N.*` and `gen_ai.completion.N.*`."""
+    if not (attrs.has_prefix("gen_ai.prompt.") or attrs.has_prefix("gen_ai.completion.")):
+        return
     prompts = attrs.indexed("gen_ai.prompt.")
     if prompts and not draft.chat_history:
         history = []
@@ -351,28 +387,31 @@ def _response(attrs: SpanAttributes, draft: Draft) -> None:
     if finish:
         draft.metadata.setdefault("finish_reasons",
                                   [msg.normalize_finish_reason(reason) for reason in finish if not is_blank(reason)])
-    for key, name in (("gen_ai.response.time_to_first_chunk", "time_to_first_token_s"),
-                      ("gen_ai.server.time_to_first_token", "time_to_first_token_s")):
+    raw = attrs.raw()
+    for key, name in FIRST_TOKEN_KEYS:
+        if key not in raw:
+            continue
         value = attrs.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             draft.metrics.setdefault(name, value)
-    tier = attrs.get("openai.response.service_tier", "gen_ai.openai.response.service_tier")
-    if not is_blank(tier):
-        draft.metadata.setdefault("service_tier", str(tier))
-    fingerprint = attrs.get("openai.response.system_fingerprint", "gen_ai.openai.response.system_fingerprint",
-                            "gen_ai.openai.system_fingerprint")
-    if not is_blank(fingerprint):
-        draft.metadata.setdefault("system_fingerprint", str(fingerprint))
+    if not raw.keys().isdisjoint(_OPENAI_RESPONSE_KEYS):
+        tier = attrs.get(*SERVICE_TIER_KEYS)
+        if not is_blank(tier):
+            draft.metadata.setdefault("service_tier", str(tier))
+        fingerprint = attrs.get(*FINGERPRINT_KEYS)
+        if not is_blank(fingerprint):
+            draft.metadata.setdefault("system_fingerprint", str(fingerprint))
 
 
 def _tool(attrs: SpanAttributes, draft: Draft) -> None:
+    if attrs.raw().keys().isdisjoint(_TOOL_KEYS):
+        return
     draft.set_tool_identity(attrs.get("gen_ai.tool.name", field="config.tool_name"),
                             attrs.get("gen_ai.tool.description"), attrs.get("gen_ai.tool.call.id"))
-    arguments = attrs.get("gen_ai.tool.call.arguments", "gen_ai.tool.input", "gen_ai.tool.args",
-                          field="inputs")
+    arguments = attrs.get(*TOOL_CALL_ARGUMENT_KEYS, field="inputs")
     if arguments is not None:
         draft.set_default("tool_arguments", parse_structured(arguments))
-    result = attrs.get("gen_ai.tool.call.result", "gen_ai.tool.output", field="outputs.message")
+    result = attrs.get(*TOOL_CALL_RESULT_KEYS, field="outputs.message")
     if result is not None:
         draft.set_default("tool_result", parse_structured(result))
     tool_type = attrs.get("gen_ai.tool.type")
@@ -381,10 +420,12 @@ def _tool(attrs: SpanAttributes, draft: Draft) -> None:
 
 
 def _embeddings_and_retrieval(attrs: SpanAttributes, draft: Draft) -> None:
+    if attrs.raw().keys().isdisjoint(_RETRIEVAL_KEYS):
+        return
     dimension = as_int(attrs.get("gen_ai.embeddings.dimension.count"))
     if dimension is not None:
         draft.embedding_output = {**(draft.embedding_output or {}), "dimension": dimension}
-    query = attrs.get("gen_ai.retrieval.query.text", "gen_ai.retrieval.query", field="inputs.query")
+    query = attrs.get(*RETRIEVAL_QUERY_KEYS, field="inputs.query")
     if query is not None:
         draft.set_default("query", query)
     documents = attrs.get("gen_ai.retrieval.documents", field="outputs.documents")
@@ -397,10 +438,12 @@ def _embeddings_and_retrieval(attrs: SpanAttributes, draft: Draft) -> None:
 
 
 def _context(attrs: SpanAttributes, draft: Draft) -> None:
+    if attrs.raw().keys().isdisjoint(_CONTEXT_KEYS):
+        return
     user = attrs.get(*USER_KEYS, field="user_properties.user_id")
     if not is_blank(user):
         draft.user_properties.setdefault("user_id", str(user))
-    for key in ("gen_ai.agent.name", "gen_ai.agent.id", "gen_ai.agent.description", "gen_ai.workflow.name"):
+    for key in AGENT_KEYS:
         value = attrs.get(key)
         if not is_blank(value):
             draft.metadata.setdefault(key.removeprefix("gen_ai.").replace(".", "_"), value)

@@ -24,6 +24,7 @@ This module must not import litellm.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -43,6 +44,7 @@ ATTEMPT_ATTRIBUTE = "honeyhive.litellm.attempt"  # ... with the attempt they rep
 
 SECRET_ATTRIBUTES = ("llm.headers", "gen_ai.headers")
 EMBEDDING_CALL_TYPES = frozenset({"embedding", "aembedding", "embeddings"})
+METADATA_PREFIX = "metadata."
 # metadata.<key> -> metadata.litellm.proxy.<name>
 PROXY_FIELDS = {
     "user_api_key_hash": "key_hash", "user_api_key_alias": "key_alias", "user_api_key_team_id": "team_id",
@@ -61,7 +63,19 @@ LITELLM_FIELDS = ("spend_logs_metadata", "routing_decision", "applied_guardrails
                   "vector_store_request_metadata", "prompt_management_metadata", "cold_storage_object_key")
 # metadata.<key> read and dropped: steering input, duplicates or noise.
 DROPPED_FIELDS = frozenset({"requester_metadata", "requester_custom_headers", "usage_object", "used_client_oauth_token"})
+# metadata.<key> that never reach the event (usage_object is read for its token counts only):
+# parsed but not redacted.
+UNEXPORTED_FIELDS = frozenset({"usage_object", "used_client_oauth_token"})
+# metadata.<key> mapped by name; the rest is the caller's metadata.
+KNOWN_FIELDS = frozenset({*PROXY_FIELDS, *LITELLM_FIELDS, *DROPPED_FIELDS})
+# `metadata.*` values that parse to nothing (most of the ~35 keys of a plain SDK call are '').
+EMPTY_REPRS = frozenset({"", "[]", "{}", "None", "''", '""'})
 _RATE_PREFIXES = ("discount", "margin")
+COST_PREFIXES = ("gen_ai.cost.", "litellm.cost.")
+TOTAL_COST_NAMES = ("total_cost", "total")  # read by usage.py
+# metadata.litellm.<name> that only the callback's record of the call holds (after those the
+# span may carry: model_group ... cache_hit).
+STORED_ROUTER_FIELDS = ("routing_strategy", "max_retries", "trace_id", "attempt", "previous_attempts", "deployment")
 # Caller request parameters (from the callback) that become config when the span lacks them.
 REQUEST_PARAMETERS = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed", "n",
                       "presence_penalty", "frequency_penalty", "tool_choice", "response_format", "reasoning_effort",
@@ -102,8 +116,8 @@ def _is_raw_key(key: str) -> bool:
     """`llm.<provider>.<field>` (the provider's request/response body) or the team stamp on it."""
     if key.startswith("metadata.user_api_key_team_"):
         return True
-    parts = key.split(".")
-    return len(parts) >= 3 and parts[0] == "llm" and parts[1] not in _NOT_RAW_SEGMENTS
+    parts = key.split(".", 2)
+    return len(parts) == 3 and parts[0] == "llm" and parts[1] not in _NOT_RAW_SEGMENTS
 
 
 def _is_raw_request_span(attrs: SpanAttributes, span: Any) -> bool:
@@ -132,8 +146,8 @@ def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
         return
     if _is_raw_request_span(attrs, span):
         draft.disposition = "absorb"
-        attrs.prefixed("llm.")
-        attrs.prefixed("metadata.")
+        attrs.consumed.update(attrs.keys_with_prefix("llm."))  # the provider's body: its parent has it
+        attrs.consumed.update(attrs.keys_with_prefix(METADATA_PREFIX))
         return
     if _is_service_span(attrs):
         _service(attrs, draft)
@@ -231,8 +245,11 @@ def _failed(attrs: SpanAttributes, span: Any) -> bool:
 
 def _stored(attrs: SpanAttributes, span: Any, call_id: str, hidden: dict[str, Any]) -> dict[str, Any]:
     """The callback's record of this call: the caller's steering plus the attempt this span reports."""
-    entry = STORE.call(call_id) or {}
-    attempt = pick_attempt(entry, number=as_int(attrs.get(ATTEMPT_ATTRIBUTE)), failed=_failed(attrs, span),
+    number = as_int(attrs.get(ATTEMPT_ATTRIBUTE))
+    entry = STORE.call(call_id)
+    if not entry:
+        return {}  # no callback record (plain `callbacks=["otel"]`, replayed spans)
+    attempt = pick_attempt(entry, number=number, failed=_failed(attrs, span),
                            model_group=attrs.peek("litellm.model_group"), deployment_id=hidden.get("model_id"))
     return {**(entry.get("shared") or {}), **attempt}
 
@@ -255,11 +272,21 @@ def _json_object(value: Any) -> dict[str, Any]:
 def _metadata_values(attrs: SpanAttributes) -> dict[str, Any]:
     """Every `metadata.*` attribute, consumed, parsed from repr, blanks dropped, secrets removed."""
     values: dict[str, Any] = {}
-    for key, raw in attrs.prefixed("metadata.").items():
-        value = parse_repr(raw) if isinstance(raw, str) else raw
+    keys = attrs.keys_with_prefix(METADATA_PREFIX)
+    attrs.consumed.update(keys)
+    attributes = attrs.raw()
+    for key in keys:
+        raw = attributes[key]
+        if isinstance(raw, str):
+            if not raw or raw.strip() in EMPTY_REPRS:
+                continue
+            value = parse_repr(raw)
+        else:
+            value = raw
         if is_blank(value) or value in ({}, []):
             continue
-        values[key] = redact(value)
+        name = key[len(METADATA_PREFIX):]
+        values[name] = value if name in UNEXPORTED_FIELDS else redact(value)
     return values
 
 
@@ -292,8 +319,7 @@ def _litellm_fields(values: Mapping[str, Any], section: dict[str, Any]) -> None:
     for key in LITELLM_FIELDS:
         if key in values:
             section.setdefault(key, values[key])
-    known = set(PROXY_FIELDS) | set(LITELLM_FIELDS) | DROPPED_FIELDS
-    extra = {key: value for key, value in values.items() if key not in known}
+    extra = {key: value for key, value in values.items() if key not in KNOWN_FIELDS}
     if extra:
         section.setdefault("metadata", extra)
 
@@ -307,13 +333,18 @@ def _safe_url(value: Any) -> str | None:
     """An api_base without credentials or query string."""
     if is_blank(value):
         return None
+    return _safe_url_text(str(value))
+
+
+@lru_cache(maxsize=256)  # a process talks to a handful of api_bases: each is parsed once
+def _safe_url_text(text: str) -> str | None:
     try:
-        parts = urlsplit(str(value))
+        parts = urlsplit(text)
     except ValueError:
         return None
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", "")) if parts.scheme else str(value)
+    return urlunsplit((parts.scheme, netloc, parts.path, "", "")) if parts.scheme else text
 
 
 def _router_context(attrs: SpanAttributes, hidden: dict[str, Any], stored: dict[str, Any],
@@ -329,14 +360,16 @@ def _router_context(attrs: SpanAttributes, hidden: dict[str, Any], stored: dict[
         "attempted_fallbacks": as_int(headers.get("x-litellm-attempted-fallbacks")),
         "cache_hit": as_bool(attrs.get("litellm.cache_hit")),
     }
-    for name in ("model_group", "deployment_id", "api_base", "provider_model", "attempted_retries",
-                 "attempted_fallbacks", "cache_hit", "routing_strategy", "max_retries", "trace_id", "attempt",
-                 "previous_attempts", "deployment"):
-        value = fields.get(name)
+    for name, value in fields.items():
         if is_blank(value):
             value = stored.get(name)
         if not is_blank(value):
             section[name] = value
+    if stored:
+        for name in STORED_ROUTER_FIELDS:
+            value = stored.get(name)
+            if not is_blank(value):
+                section[name] = value
     saved = as_float(attrs.get("litellm.saved_cache_cost"))
     if saved:
         section["saved_cache_cost"] = saved
@@ -381,13 +414,14 @@ def _usage_details(values: Mapping[str, Any], draft: Draft) -> None:
 def _cost(attrs: SpanAttributes, hidden: dict[str, Any], draft: Draft) -> None:
     """`gen_ai.cost.total_cost`/`litellm.cost.total` (read by usage.py) else `hidden_params.response_cost`."""
     details: dict[str, Any] = {}
-    for prefix in ("gen_ai.cost.", "litellm.cost."):
+    attributes = attrs.raw()
+    for prefix in COST_PREFIXES:
         for key in attrs.keys_with_prefix(prefix):
             name = key[len(prefix):]
-            if name in ("total_cost", "total"):
+            if name in TOTAL_COST_NAMES:
                 continue
-            value = as_float(attrs.peek(key))
-            attrs.consume(key)
+            value = as_float(attributes[key])
+            attrs.consumed.add(key)
             if value is not None:
                 if prefix == "litellm.cost." and not name.endswith("cost") and not name.startswith(_RATE_PREFIXES):
                     name = f"{name}_cost"  # v2 spells `litellm.cost.input` what v1 calls `input_cost`
@@ -486,13 +520,15 @@ def _request_steering(attrs: SpanAttributes, values: Mapping[str, Any], stored: 
     headers = _as_mapping(values.get("requester_custom_headers")) or {}
     if requester and isinstance(requester.get("headers"), Mapping):
         headers = {**requester["headers"], **headers}
-    wanted = steering.from_request(requester, headers)
     baggage = {key: value for key, value in attrs.prefixed("litellm.metadata.").items() if not is_blank(value)}
-    wanted = wanted.fill(steering.from_body(baggage, skip_litellm_keys=False))
-    wanted = wanted.fill(steering.Steering.from_fields(stored))
     context = getattr(span, "context", None)
-    wanted = wanted.fill(steering.Steering.from_fields(STORE.request(getattr(context, "trace_id", 0))))
-    _steer(draft, wanted, custom=True)
+    request = STORE.request(getattr(context, "trace_id", 0))
+    if requester or headers or baggage or stored or request:  # else nothing to steer by
+        wanted = steering.from_request(requester, headers)
+        wanted = wanted.fill(steering.from_body(baggage, skip_litellm_keys=False))
+        wanted = wanted.fill(steering.Steering.from_fields(stored))
+        wanted = wanted.fill(steering.Steering.from_fields(request))
+        _steer(draft, wanted, custom=True)
     end_user = values.get("user_api_key_end_user_id")
     if not is_blank(end_user):
         draft.user_properties.setdefault("user_id", str(end_user))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..event import Event
-from ..ids import event_id_for
+from ..ids import event_id_for, parent_event_id_for
 from ..sessions import SessionResolver
 from . import event_type, genai, litellm, openinference, openlit, traceloop, usage
 from .attributes import SpanAttributes
@@ -32,6 +32,11 @@ NAMING_ORDER = (litellm, openinference, openlit, traceloop, genai)
 
 MAX_EXTRA_EVENTS = 32
 MAX_STACKTRACE_CHARS = 8_000
+
+SOURCE_KEYS = ("honeyhive.source", "honeyhive_source")
+# Read from the span first, then from its resource.
+ENVIRONMENT_KEYS = ("deployment.environment.name", "deployment.environment", "gen_ai.environment")
+_SOURCE_READ_KEYS = frozenset((*SOURCE_KEYS, *ENVIRONMENT_KEYS))
 
 
 @dataclass
@@ -53,6 +58,8 @@ class SpanMapper:
         self.sessions = sessions or SessionResolver()
         # A `honeyhive_otel.logs.GenAILogStore`: GenAI content that arrived as log records.
         self.log_store = log_store
+        # (resource, its environment attributes): the spans of a provider share one resource.
+        self._resource_environment: tuple[Any, dict[str, Any]] = (object(), {})
 
     def map(self, span: Any, bound: bool = True) -> Event:
         """The event of `span`; `bound=False` skips the bounding walk (the exporter bounds an event
@@ -72,12 +79,10 @@ class SpanMapper:
         is_litellm_request = litellm.is_request_span(attrs, span)
         draft = Draft(event_type=event_type.decide(attrs, is_litellm_request), event_name=str(span.name or "span"))
         errors: list[str] = []
-        applicable = {module for module in APPLY_ORDER if _safe_applies(module, attrs, span)}
-        convention = next((m.CONVENTION for m in NAMING_ORDER if m in applicable), "otel")
+        applicable = [module for module in APPLY_ORDER if _safe_applies(module, attrs, span)]
+        convention = _naming_convention(applicable)
         draft.convention = convention
-        for module in APPLY_ORDER:
-            if module not in applicable:
-                continue
+        for module in applicable:
             try:
                 module.apply(attrs, span, draft)
             except Exception as error:  # noqa: BLE001 - partial event beats no event
@@ -99,17 +104,18 @@ class SpanMapper:
         session = self.sessions.resolve(attrs, draft, trace_id, source, start_ms)
         parent = span.parent
         parent_span_id = parent.span_id if parent is not None and parent.span_id else None
+        span_events = span.events
         event = Event(
             event_id=event_id_for(trace_id, span_id),
             session_id=session.session_id,
-            parent_id=event_id_for(trace_id, parent_span_id) if parent_span_id else session.session_id,
+            parent_id=parent_event_id_for(trace_id, parent_span_id) if parent_span_id else session.session_id,
             event_type=draft.event_type,
             event_name=draft.event_name,
             source=source,
             start_time=start_ms,
             end_time=end_ms,
             duration=round(end_ms - start_ms, 3),
-            error=_pick_error(_error(attrs, span), draft.error),
+            error=_pick_error(_error(attrs, span, span_events), draft.error),
             inputs=inputs,
             outputs=outputs,
             config=draft.config,
@@ -129,12 +135,12 @@ class SpanMapper:
         event.metadata["otel"] = _otel_metadata(span, scope, scope_name, convention, parent_span_id)
         if log_events:
             event.metadata["otel"]["log_records"] = len(log_events)
-        extra_events = _extra_events(span)
+        extra_events = _extra_events(span_events) if span_events else None
         if extra_events:
             event.metadata["otel"]["events"] = extra_events
         if errors:
             event.metadata["mapping_errors"] = errors
-        unconsumed = {key: value for key, value in attrs.unconsumed()}
+        unconsumed = attrs.unconsumed_dict()
         if unconsumed:
             event.metadata["attributes"] = unconsumed
         if self.options.debug and attrs.sources:
@@ -151,17 +157,26 @@ class SpanMapper:
             return []
 
     def _source(self, attrs: SpanAttributes, span: Any) -> str:
-        explicit = attrs.get("honeyhive.source", "honeyhive_source")
+        present = attrs.present(_SOURCE_READ_KEYS)
+        explicit = attrs.get(*SOURCE_KEYS) if present else None
         if not is_blank(explicit):
             return str(explicit)
         if self.options.source:
             return self.options.source
-        resource = getattr(getattr(span, "resource", None), "attributes", None) or {}
-        for key in ("deployment.environment.name", "deployment.environment", "gen_ai.environment"):
-            value = attrs.peek(key) if attrs.has(key) else resource.get(key)
+        resource = self._environment_of(getattr(span, "resource", None))
+        for key in ENVIRONMENT_KEYS:
+            value = attrs.peek(key) if key in present else resource[key]
             if not is_blank(value):
                 return str(value)
         return "production"
+
+    def _environment_of(self, resource: Any) -> dict[str, Any]:
+        """The resource's `ENVIRONMENT_KEYS` (absent ones are None), read once per resource."""
+        cached = self._resource_environment
+        if cached[0] is not resource:
+            attributes = getattr(resource, "attributes", None) or {}
+            cached = self._resource_environment = (resource, {key: attributes.get(key) for key in ENVIRONMENT_KEYS})
+        return cached[1]
 
     def _fallback(self, span: Any, error: Exception) -> Event:
         """A minimal, valid event for a span the full mapping could not handle."""
@@ -194,6 +209,14 @@ def _safe_applies(module: Any, attrs: SpanAttributes, span: Any) -> bool:
         return False
 
 
+def _naming_convention(applicable: list[Any]) -> str:
+    """The most specific family that applies (NAMING_ORDER), else "otel"."""
+    for module in NAMING_ORDER:
+        if module in applicable:
+            return module.CONVENTION
+    return "otel"
+
+
 def _times(span: Any) -> tuple[float, float]:
     """Start and end in epoch milliseconds; a span without an end time gets a zero duration."""
     start = getattr(span, "start_time", None)
@@ -205,9 +228,11 @@ def _times(span: Any) -> tuple[float, float]:
     return start / 1e6, end / 1e6
 
 
-def _error(attrs: SpanAttributes, span: Any) -> str | None:
-    """`"<ExceptionType>: <message>"` from the exception event, else the status, else error.type."""
-    for event in span.events or ():
+def _error(attrs: SpanAttributes, span: Any, span_events: Any = None) -> str | None:
+    """`"<ExceptionType>: <message>"` from the exception event, else the status, else error.type.
+
+    `span_events`: `span.events` when the caller already has it (the SDK copies it on each read)."""
+    for event in (span.events if span_events is None else span_events) or ():
         if getattr(event, "name", "") == "exception":
             attributes = event.attributes or {}
             kind = attributes.get("exception.type") or "Exception"
@@ -233,9 +258,11 @@ def _pick_error(from_span: str | None, from_convention: str | None) -> str | Non
 
 
 def _honeyhive_buckets(attrs: SpanAttributes, event: Event) -> None:
-    """HoneyHive-native `honeyhive_<bucket>.<path>` attributes land in their bucket, nested."""
-    for bucket in (("inputs", "outputs", "config", "metadata", "metrics", "feedback", "user_properties")
-                   if attrs.has_prefix("honeyhive") else ()):
+    """HoneyHive-native `honeyhive_<bucket>.<path>` attributes land in their bucket, nested;
+    `honeyhive.user_id` and `honeyhive.event_name` override the mapped values."""
+    if not attrs.has_prefix("honeyhive"):
+        return  # every key read below starts with "honeyhive"
+    for bucket in ("inputs", "outputs", "config", "metadata", "metrics", "feedback", "user_properties"):
         for prefix in (f"honeyhive_{bucket}.", f"honeyhive.{bucket}."):
             for path, value in attrs.prefixed(prefix).items():
                 target = getattr(event, bucket)
@@ -273,10 +300,10 @@ def _otel_metadata(span: Any, scope: Any, scope_name: str, convention: str, pare
     return otel
 
 
-def _extra_events(span: Any) -> list[dict[str, Any]]:
+def _extra_events(span_events: Any) -> list[dict[str, Any]]:
     """Span events no convention consumed (not gen_ai.*, not exception), bounded."""
     extra = []
-    for event in span.events or ():
+    for event in span_events or ():
         name = getattr(event, "name", "")
         if name.startswith("gen_ai.") or name == "exception" or name.endswith(".completion.chunk"):
             continue  # content events (mapped) and per-chunk stream markers (noise)

@@ -26,22 +26,34 @@ def _structured(value: Any) -> Any:
 
 _ROLE_ALIASES = {"human": "user", "ai": "assistant", "model": "assistant", "bot": "assistant",
                  "developer": "system", "function": "tool"}
+# Role strings that need no cleaning, with their normal form (one lookup for the usual roles).
+_NORMAL_ROLES = {"user": "user", "assistant": "assistant", "system": "system", "tool": "tool", **_ROLE_ALIASES}
 
 # OTel finish reasons -> OpenAI's spelling.
 _FINISH_ALIASES = {"tool_call": "tool_calls", "function_call": "tool_calls", "end_turn": "stop",
                    "max_tokens": "length", "stop_sequence": "stop", "tool_use": "tool_calls"}
+_NORMAL_FINISH_REASONS = {"stop": "stop", "length": "length", "tool_calls": "tool_calls",
+                          "content_filter": "content_filter", "error": "error", **_FINISH_ALIASES}
 
 
 def normalize_role(role: Any) -> str:
+    if type(role) is str and role in _NORMAL_ROLES:
+        return _NORMAL_ROLES[role]
     text = str(role).strip().lower() if not is_blank(role) else "user"
     return _ROLE_ALIASES.get(text, text)
 
 
 def normalize_finish_reason(reason: Any) -> str | None:
+    if type(reason) is str and reason in _NORMAL_FINISH_REASONS:
+        return _NORMAL_FINISH_REASONS[reason]
     if is_blank(reason):
         return None
     text = str(reason).strip()
     return _FINISH_ALIASES.get(text.lower(), text)
+
+
+# `json.dumps(value, ensure_ascii=False)` without building an encoder per call.
+_ARGUMENTS_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 def arguments_json(arguments: Any) -> str:
@@ -52,8 +64,8 @@ def arguments_json(arguments: Any) -> str:
         parsed = parse_json(arguments)
         if parsed is arguments:
             return arguments  # not JSON: keep what the model produced
-        return json.dumps(to_jsonable(parsed), ensure_ascii=False)
-    return json.dumps(to_jsonable(arguments), ensure_ascii=False)
+        return _ARGUMENTS_ENCODER.encode(to_jsonable(parsed))
+    return _ARGUMENTS_ENCODER.encode(to_jsonable(arguments))
 
 
 def tool_call(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
@@ -108,36 +120,49 @@ def _join_text(texts: list[str]) -> str:
 def _from_parts(role: str, parts: list[Any], extra: dict[str, Any]) -> list[dict[str, Any]]:
     """An OTel `{role, parts}` message -> one OpenAI message (or one per tool response)."""
     texts: list[str] = []
-    content_parts: list[dict[str, Any]] = []
-    tool_calls: list[dict[str, Any]] = []
-    reasoning: list[str] = []
-    responses: list[dict[str, Any]] = []
+    # Built when first needed: most messages are text parts only, which become one string.
+    content_parts: list[dict[str, Any]] | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    reasoning: list[str] | None = None
+    responses: list[dict[str, Any]] | None = None
     for part in parts:
-        if isinstance(part, str):
-            texts.append(part)
-            content_parts.append({"type": "text", "text": part})
-            continue
-        if not isinstance(part, dict):
-            continue
-        kind = part.get("type")
-        if kind == "text" or (kind is None and "content" in part):
-            text = as_text(part.get("content")) or ""
-            texts.append(text)
-            content_parts.append({"type": "text", "text": text})
-        elif kind == "tool_call":
-            tool_calls.append(tool_call(part.get("id"), part.get("name"), part.get("arguments")))
-        elif kind == "tool_call_response":
-            responses.append({"role": "tool", "tool_call_id": "" if is_blank(part.get("id")) else str(part["id"]),
-                              "content": as_text(part.get("response")) or ""})
-        elif kind == "reasoning":
-            reasoning.append(as_text(part.get("content")) or "")
+        if isinstance(part, dict):
+            kind = part.get("type")
+            if kind == "text" or (kind is None and "content" in part):
+                text = part.get("content")
+                if type(text) is not str:
+                    text = as_text(text) or ""
+            else:
+                if kind == "tool_call":
+                    if tool_calls is None:
+                        tool_calls = []
+                    tool_calls.append(tool_call(part.get("id"), part.get("name"), part.get("arguments")))
+                elif kind == "tool_call_response":
+                    if responses is None:
+                        responses = []
+                    responses.append({"role": "tool",
+                                      "tool_call_id": "" if is_blank(part.get("id")) else str(part["id"]),
+                                      "content": as_text(part.get("response")) or ""})
+                elif kind == "reasoning":
+                    if reasoning is None:
+                        reasoning = []
+                    reasoning.append(as_text(part.get("content")) or "")
+                else:
+                    if content_parts is None:
+                        content_parts = [{"type": "text", "text": earlier} for earlier in texts]
+                    content_parts.append(_content_part(part))
+                continue
+        elif isinstance(part, str):
+            text = part
         else:
-            content_parts.append(_content_part(part))
-    messages: list[dict[str, Any]] = []
-    if responses and not texts and not tool_calls and len(content_parts) == 0:
+            continue
+        texts.append(text)
+        if content_parts is not None:
+            content_parts.append({"type": "text", "text": text})
+    if responses and not texts and not tool_calls and content_parts is None:
         return responses
     message: dict[str, Any] = {"role": role}
-    if len(content_parts) == len(texts):
+    if content_parts is None:
         message["content"] = _join_text(texts) if texts else None
     else:
         message["content"] = content_parts
@@ -145,10 +170,11 @@ def _from_parts(role: str, parts: list[Any], extra: dict[str, Any]) -> list[dict
         message["tool_calls"] = tool_calls
     if reasoning:
         message["reasoning_content"] = _join_text(reasoning)
-    message.update(extra)
-    messages.append(message)
-    messages.extend(responses)
-    return messages
+    if extra:
+        message.update(extra)
+    if responses:
+        return [message, *responses]
+    return [message]
 
 
 def _content_value(content: Any) -> Any:
@@ -191,7 +217,8 @@ def normalize_message(message: Any) -> list[dict[str, Any]]:
         return []
     role = normalize_role(message.get("role"))
     extra: dict[str, Any] = {}
-    if not is_blank(message.get("name")):
+    name = message.get("name")
+    if name is not None and not is_blank(name):
         extra["name"] = str(message["name"])
     parts = message.get("parts")
     if isinstance(parts, list):
@@ -267,9 +294,10 @@ def output_from_messages(messages: list[dict[str, Any]], finish_reasons: list[An
         choices.append(choice)
     if not choices:
         return {}
+    if len(choices) == 1:
+        return choices[0]
     outputs = dict(choices[0])
-    if len(choices) > 1:
-        outputs["choices"] = choices
+    outputs["choices"] = choices
     return outputs
 
 

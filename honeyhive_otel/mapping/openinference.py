@@ -24,6 +24,7 @@ Decisions (for the README):
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from . import messages as msg
@@ -60,6 +61,25 @@ _RESERVED_METADATA = frozenset({
 })
 _USAGE_KEYS = frozenset(key for keys in TOKEN_SOURCES.values() for key in keys)
 _VECTOR_KEY = re.compile(r"(^|\.)embedding\.vectors?$")
+_VECTOR_SUFFIXES = ("embedding.vector", "embedding.vectors")  # what _VECTOR_KEY can match, checked first
+
+# The single keys each section reads (indexed and prefixed keys aside): `apply` intersects
+# them once with the span's keys and skips the sections that have nothing to read.
+IDENTITY_KEYS = frozenset(("llm.request.model_name", "llm.model_name", "llm.response.model_name",
+                           "embedding.model_name", "reranker.model_name", "llm.provider", "llm.system"))
+TEMPLATE_FIELDS = (("llm.prompt_template.template", "template"), ("llm.prompt_template.version", "version"),
+                   ("prompt.id", "id"), ("prompt.vendor", "vendor"), ("prompt.url", "url"))
+TEMPLATE_VARIABLES = "llm.prompt_template.variables"
+TEMPLATE_KEYS = frozenset((*(key for key, _ in TEMPLATE_FIELDS), TEMPLATE_VARIABLES))
+TOOL_SPAN_KEYS = frozenset(("tool.name", "tool.description", "tool.id", "tool_call.id", "tool.parameters",
+                            "tool.json_schema"))
+GRAPH_NODE_KEYS = (("id", "graph.node.id"), ("name", "graph.node.name"), ("parent_id", "graph.node.parent_id"))
+CONTEXT_KEYS = frozenset(("user.id", "metadata", "tag.tags", "agent.name", *(key for _, key in GRAPH_NODE_KEYS)))
+FINISH_REASON = "llm.finish_reason"
+READ_KEYS = frozenset((*IDENTITY_KEYS, *TEMPLATE_KEYS, *TOOL_SPAN_KEYS, *CONTEXT_KEYS, FINISH_REASON))
+COST_PREFIX, TOKEN_COUNT_PREFIX = "llm.cost.", "llm.token_count."
+# Message fields with nested slots: `contents.N.*` parts and `tool_calls.N.*`.
+_NESTED_FIELDS = ("contents.", "tool_calls.")
 
 
 def applies(attrs: SpanAttributes, span: Any) -> bool:
@@ -69,17 +89,24 @@ def applies(attrs: SpanAttributes, span: Any) -> bool:
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
     kind = str(attrs.peek(KIND) or "").strip().upper()
     state = _State(kind)
-    _identity(attrs, draft)
+    present = attrs.raw().keys() & READ_KEYS
+    if not present.isdisjoint(IDENTITY_KEYS):
+        _identity(attrs, draft)
     _invocation_parameters(attrs, draft, state)
-    _messages(attrs, draft, state)
-    _tools(attrs, draft)
-    _prompt_template(attrs, draft)
+    _messages(attrs, draft, state, present)
+    if attrs.has_prefix("llm.tools."):
+        _tools(attrs, draft)
+    if not present.isdisjoint(TEMPLATE_KEYS):
+        _prompt_template(attrs, draft)
     _cost_and_token_details(attrs, draft)
     _embeddings(attrs, draft, state)
-    _documents(attrs, draft)
-    _tool_span(attrs, draft)
+    if attrs.has_prefix("retrieval.documents.") or attrs.has_prefix("reranker."):
+        _documents(attrs, draft)
+    if not present.isdisjoint(TOOL_SPAN_KEYS):
+        _tool_span(attrs, draft)
     _io_values(attrs, draft, state)
-    _context(attrs, draft)
+    if not present.isdisjoint(CONTEXT_KEYS):
+        _context(attrs, draft)
     if state.redacted:
         draft.metadata.setdefault("redacted_content", True)
 
@@ -161,7 +188,7 @@ def _invocation_parameters(attrs: SpanAttributes, draft: Draft, state: _State) -
 def _apply_params(params: dict[str, Any], draft: Draft, state: _State) -> None:
     for name, value in params.items():
         name = str(name)
-        if name in _NOT_CONFIG or _SECRET_KEY.search(name) or value is None:
+        if value is None or name in _NOT_CONFIG or _is_secret_name(name):
             continue
         draft.config.setdefault(name, _without_secrets(to_jsonable(value)))
     stream = as_bool(params.get("stream"))
@@ -180,24 +207,31 @@ def _apply_params(params: dict[str, Any], draft: Draft, state: _State) -> None:
         state.invocation_tools = params.get("tools", params.get("functions"))
 
 
+@lru_cache(maxsize=1024)  # parameter names come from a small vocabulary: one regex search each
+def _is_secret_name(name: str) -> bool:
+    return _SECRET_KEY.search(name) is not None
+
+
 def _without_secrets(value: Any) -> Any:
     """Drop secret-looking keys (headers, credentials) at any depth."""
     if isinstance(value, dict):
-        return {k: _without_secrets(v) for k, v in value.items() if not _SECRET_KEY.search(str(k))}
+        return {k: _without_secrets(v) for k, v in value.items() if not _is_secret_name(str(k))}
     if isinstance(value, list):
         return [_without_secrets(v) for v in value]
     return value
 
 
 # ----- messages ----------------------------------------------------------------------
-def _messages(attrs: SpanAttributes, draft: Draft, state: _State) -> None:
+def _messages(attrs: SpanAttributes, draft: Draft, state: _State, present: set[str]) -> None:
     history = _message_list(attrs, "llm.input_messages", state, "user")
     if history:
         draft.set_default("chat_history", history)
         state.history_from_messages = True
         attrs.note("inputs.chat_history", "llm.input_messages.N.message.*")
-    finish = state.text(attrs.get("llm.finish_reason", field="outputs.finish_reason"))
-    finish_reasons = [str(finish)] if not is_blank(finish) else None
+    finish_reasons = None
+    if FINISH_REASON in present:
+        finish = state.text(attrs.get(FINISH_REASON, field="outputs.finish_reason"))
+        finish_reasons = [str(finish)] if not is_blank(finish) else None
     if finish_reasons:
         draft.metadata.setdefault("finish_reasons", finish_reasons)
     outputs = _message_list(attrs, "llm.output_messages", state, "assistant")
@@ -211,6 +245,8 @@ def _messages(attrs: SpanAttributes, draft: Draft, state: _State) -> None:
 def _message_list(attrs: SpanAttributes, prefix: str, state: _State, default_role: str) -> list[dict[str, Any]]:
     """Flattened `prefix.N.message.*` slots (or a JSON list under `prefix`) -> OpenAI messages."""
     result: list[dict[str, Any]] = []
+    if not attrs.has_prefix(prefix):
+        return result
     for slot in attrs.indexed(prefix + "."):
         result.extend(_message(slot, state, default_role))
     whole = attrs.peek(prefix)
@@ -230,16 +266,19 @@ def _message(slot: dict[str, Any], state: _State, default_role: str) -> list[dic
     role = fields.get("role")
     message: dict[str, Any] = {"role": role if isinstance(role, str) and not is_blank(role) else default_role}
     content = state.text(fields.get("content"))
-    parts = [_content_part(part, state) for part in nest_indexed(fields, "contents.")]
-    parts = [part for part in parts if part is not None]
-    reasoning = [part["text"] for part in parts if part.get("type") == "reasoning" and part.get("text")]
-    parts = [part for part in parts if part.get("type") != "reasoning"]
-    if content is None and parts:
-        content = parts
+    nested = any(key.startswith(_NESTED_FIELDS) for key in fields)
+    reasoning: list[Any] = []
+    if nested:
+        parts = [_content_part(part, state) for part in nest_indexed(fields, "contents.")]
+        parts = [part for part in parts if part is not None]
+        reasoning = [part["text"] for part in parts if part.get("type") == "reasoning" and part.get("text")]
+        parts = [part for part in parts if part.get("type") != "reasoning"]
+        if content is None and parts:
+            content = parts
     message["content"] = _as_content(content)
     if reasoning:
         message["reasoning_content"] = "\n".join(reasoning)
-    calls = [_tool_call(call, state) for call in nest_indexed(fields, "tool_calls.")]
+    calls = [_tool_call(call, state) for call in nest_indexed(fields, "tool_calls.")] if nested else []
     function_name = fields.get("function_call_name")
     if not is_blank(function_name):
         calls.append(msg.tool_call(None, function_name, state.text(fields.get("function_call_arguments_json"))))
@@ -293,6 +332,18 @@ def _tool_call(slot: dict[str, Any], state: _State) -> dict[str, Any]:
 
 
 def _prompts_and_choices(attrs: SpanAttributes, draft: Draft, state: _State, finish: list[str] | None) -> None:
+    if attrs.has_prefix("llm.prompts"):
+        _prompts(attrs, draft, state)
+    if not attrs.has_prefix("llm.choices."):
+        return
+    choices = [state.text(slot.get("completion.text")) for slot in attrs.indexed("llm.choices.")]
+    choices = [text for text in choices if text is not None]
+    if choices and not draft.output:
+        draft.output = msg.output_from_messages([{"role": "assistant", "content": text} for text in choices], finish)
+        state.output_from_messages = True
+
+
+def _prompts(attrs: SpanAttributes, draft: Draft, state: _State) -> None:
     prompts = [state.text(slot.get("prompt.text")) for slot in attrs.indexed("llm.prompts.")]
     prompts = [text for text in prompts if text is not None]
     listed = attrs.peek("llm.prompts")
@@ -301,11 +352,6 @@ def _prompts_and_choices(attrs: SpanAttributes, draft: Draft, state: _State, fin
         prompts = [state.text(text) for text in listed if state.text(text) is not None]
     if prompts:
         draft.set_default("prompt", prompts[0] if len(prompts) == 1 else list(prompts))
-    choices = [state.text(slot.get("completion.text")) for slot in attrs.indexed("llm.choices.")]
-    choices = [text for text in choices if text is not None]
-    if choices and not draft.output:
-        draft.output = msg.output_from_messages([{"role": "assistant", "content": text} for text in choices], finish)
-        state.output_from_messages = True
 
 
 # ----- tools advertised to the model ---------------------------------------------------
@@ -325,12 +371,11 @@ def _tools(attrs: SpanAttributes, draft: Draft) -> None:
 # ----- prompt template -----------------------------------------------------------------
 def _prompt_template(attrs: SpanAttributes, draft: Draft) -> None:
     template: dict[str, Any] = {}
-    for key, name in (("llm.prompt_template.template", "template"), ("llm.prompt_template.version", "version"),
-                      ("prompt.id", "id"), ("prompt.vendor", "vendor"), ("prompt.url", "url")):
+    for key, name in TEMPLATE_FIELDS:
         value = attrs.get(key)
         if not is_blank(value):
             template[name] = value
-    variables = attrs.get("llm.prompt_template.variables")
+    variables = attrs.get(TEMPLATE_VARIABLES)
     if variables is not None:
         template["variables"] = to_jsonable(parse_structured(variables))
     if template:
@@ -340,13 +385,15 @@ def _prompt_template(attrs: SpanAttributes, draft: Draft) -> None:
 # ----- cost and token details ------------------------------------------------------------
 def _cost_and_token_details(attrs: SpanAttributes, draft: Draft) -> None:
     details: dict[str, Any] = {}
-    for suffix, value in attrs.prefixed("llm.cost.", consume=False).items():
+    attributes = attrs.raw()
+    for key in attrs.keys_with_prefix(COST_PREFIX):
+        suffix = key[len(COST_PREFIX):]
         if suffix == "total":
             continue  # usage.py reads it
-        cost = as_float(value)
+        cost = as_float(attributes[key])
         if cost is None:
             continue
-        attrs.consume("llm.cost." + suffix)
+        attrs.consumed.add(key)
         _put_path(details, suffix, cost)
     if details:
         draft.metadata.setdefault("cost_details", details)
@@ -355,14 +402,14 @@ def _cost_and_token_details(attrs: SpanAttributes, draft: Draft) -> None:
             if any(isinstance(part, float) for part in parts):
                 draft.metadata.setdefault("cost", sum(part for part in parts if isinstance(part, float)))
     tokens: dict[str, Any] = {}
-    for suffix, value in attrs.prefixed("llm.token_count.", consume=False).items():
-        key = "llm.token_count." + suffix
+    for key in attrs.keys_with_prefix(TOKEN_COUNT_PREFIX):
+        suffix = key[len(TOKEN_COUNT_PREFIX):]
         if key in _USAGE_KEYS or "." not in suffix:
             continue
-        count = as_int(value)
+        count = as_int(attributes[key])
         if count is None:
             continue
-        attrs.consume(key)
+        attrs.consumed.add(key)
         _put_path(tokens, suffix.replace("_details", ""), count)
     if tokens:
         draft.metadata.setdefault("token_details", tokens)
@@ -383,7 +430,8 @@ def _embeddings(attrs: SpanAttributes, draft: Draft, state: _State) -> None:
     texts: list[Any] = []
     vectors = 0
     dimension: int | None = None
-    for slot in attrs.indexed("embedding.embeddings."):
+    slots = attrs.indexed("embedding.embeddings.") if attrs.has_prefix("embedding.embeddings.") else ()
+    for slot in slots:
         text = state.text(slot.get("embedding.text"))
         if text is not None:
             texts.append(text)
@@ -392,7 +440,7 @@ def _embeddings(attrs: SpanAttributes, draft: Draft, state: _State) -> None:
             vectors += 1
             dimension = dimension if dimension is not None else len(vector)
     for key in attrs.raw():
-        if _VECTOR_KEY.search(key):
+        if key.endswith(_VECTOR_SUFFIXES) and _VECTOR_KEY.search(key):
             attrs.consume(key)  # never exported, even outside the indexed form
     whole = attrs.peek("embedding.embeddings")
     if whole is not None:
@@ -664,7 +712,7 @@ def _context(attrs: SpanAttributes, draft: Draft) -> None:
     agent = attrs.get("agent.name")
     if not is_blank(agent):
         draft.metadata.setdefault("agent_name", str(agent))
-    node = {name: attrs.get(f"graph.node.{name}") for name in ("id", "name", "parent_id")}
+    node = {name: attrs.get(key) for name, key in GRAPH_NODE_KEYS}
     node = {name: value for name, value in node.items() if not is_blank(value)}
     if node:
         draft.metadata.setdefault("graph_node", to_jsonable(node))

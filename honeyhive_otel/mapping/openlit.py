@@ -63,26 +63,43 @@ EXTRA_USAGE = {
 # Agent/workflow keys whose value is the chain's content rather than a description of it.
 CHAIN_INPUT_KEYS = ("gen_ai.workflow.input",)
 CHAIN_OUTPUT_KEYS = ("gen_ai.workflow.output",)
+# Token attributes of the shared usage table: their presence means the total is reported.
+TOKEN_KEYS = frozenset(key for keys in TOKEN_SOURCES.values() for key in keys)
+SDK_NAME = "telemetry.sdk.name"
+TOTAL_USAGE = "gen_ai.client.token.usage"
+TIME_PER_TOKEN = "gen_ai.server.time_per_output_token"
+CONTEXT_KEYS = frozenset((SDK_NAME, "gen_ai.environment", "deployment.environment", "gen_ai.application_name",
+                          "service.name", *METADATA_KEYS))
+USAGE_KEYS = frozenset((TOTAL_USAGE, *EXTRA_USAGE, TIME_PER_TOKEN))
+# Every single key the context and usage sections read: intersected once with the span's keys.
+READ_KEYS = CONTEXT_KEYS | USAGE_KEYS
+_DECODER = json.JSONDecoder()  # stateless: one for every call of _json_sequence
 
 
 def applies(attrs: SpanAttributes, span: Any) -> bool:
-    if _is_openlit_name(attrs.peek("telemetry.sdk.name")):
+    raw = attrs.raw()
+    for key in DETECT_KEYS:
+        if key in raw:
+            return True
+    if _is_openlit_name(raw.get(SDK_NAME)):
         return True
     scope_name = getattr(getattr(span, "instrumentation_scope", None), "name", "") or ""
     if scope_name.startswith("openlit"):
         return True
-    if any(attrs.has(key) for key in DETECT_KEYS):
-        return True
     # Old OpenLIT sets up the TracerProvider itself: its resource names it. Only GenAI spans
     # count, so a user's own spans under that provider are not claimed.
-    resource = getattr(getattr(span, "resource", None), "attributes", None) or {}
-    return _is_openlit_name(resource.get("telemetry.sdk.name")) and _has_genai(attrs, span)
+    resource = getattr(getattr(span, "resource", None), "attributes", None)
+    return resource is not None and _is_openlit_name(resource.get(SDK_NAME)) and _has_genai(attrs, span)
 
 
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
-    _context(attrs, draft)
-    _usage_and_latency(attrs, draft)
-    _agent_and_workflow(attrs, draft)
+    present = attrs.raw().keys() & READ_KEYS
+    if not present.isdisjoint(CONTEXT_KEYS):
+        _context(attrs, draft)
+    if not present.isdisjoint(USAGE_KEYS):
+        _usage_and_latency(attrs, draft)
+    if attrs.has_prefix("gen_ai.agent.") or attrs.has_prefix("gen_ai.workflow."):
+        _agent_and_workflow(attrs, draft)
     if draft.event_type != MODEL:
         return
     _old_prompt(span, attrs, draft)
@@ -106,7 +123,7 @@ def _has_genai(attrs: SpanAttributes, span: Any) -> bool:
 
 # ----- context, usage, latency ----------------------------------------------------------
 def _context(attrs: SpanAttributes, draft: Draft) -> None:
-    attrs.consume("telemetry.sdk.name")
+    attrs.consume(SDK_NAME)
     # `deployment.environment` also decides `source` (the mapper peeks it; consuming is safe).
     environment = attrs.get("gen_ai.environment", "deployment.environment", field="metadata.environment")
     if not is_blank(environment):
@@ -122,16 +139,15 @@ def _context(attrs: SpanAttributes, draft: Draft) -> None:
 
 def _usage_and_latency(attrs: SpanAttributes, draft: Draft) -> None:
     # `gen_ai.client.token.usage` is a metric name OpenLIT also writes on the span: the total.
-    total = as_int(attrs.get("gen_ai.client.token.usage"))
-    reported = any(attrs.has(key) for keys in TOKEN_SOURCES.values() for key in keys)
-    if total is not None and total >= 0 and not reported:
+    total = as_int(attrs.get(TOTAL_USAGE))
+    if total is not None and total >= 0 and TOKEN_KEYS.isdisjoint(attrs.raw()):
         draft.metadata.setdefault("total_tokens", total)
     for key, field in EXTRA_USAGE.items():
         value = as_int(attrs.get(key))
         if value is not None and value >= 0:
             draft.metadata.setdefault(field, value)
     # Zero means "not measured" here (OpenLIT writes 0 for a non-streamed call).
-    per_token = as_float(attrs.get("gen_ai.server.time_per_output_token"))
+    per_token = as_float(attrs.get(TIME_PER_TOKEN))
     if per_token is not None and per_token > 0:
         draft.metrics.setdefault("time_per_output_token_s", per_token)
 
@@ -271,7 +287,7 @@ def _joined_tool_calls(names: Any, ids: Any, args: Any) -> list[dict[str, Any]]:
 
 def _json_sequence(text: str) -> list[Any]:
     """`'{"a": 1}, {"b": 2}'` -> two values; [] when the text is not such a sequence."""
-    decoder = json.JSONDecoder()
+    decoder = _DECODER
     values: list[Any] = []
     position = 0
     text = text.strip()

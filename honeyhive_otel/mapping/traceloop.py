@@ -32,7 +32,8 @@ CONVENTION = "traceloop"
 # Keys only Traceloop's instrumentations write (0.62 spans carry no `traceloop.*` key at all).
 MARKER_KEYS = ("llm.request.type", "gen_ai.openai.api_base", "gen_ai.is_streaming", "llm.usage.total_tokens",
                "llm.headers", "gen_ai.headers")
-MARKER_PREFIXES = ("traceloop.", "llm.request.functions.")
+REQUEST_PREFIX, FUNCTIONS_PREFIX = "llm.request.", "llm.request.functions."
+MARKER_PREFIXES = ("traceloop.", FUNCTIONS_PREFIX)
 INSTRUMENTATION_SCOPE = "opentelemetry.instrumentation."
 CALL_KEYS = frozenset(("args", "kwargs"))
 LANGCHAIN_INPUT_KEYS = frozenset(("inputs", "input_str", "tags", "metadata", "kwargs"))
@@ -51,31 +52,51 @@ METADATA_KEYS = {
     "gen_ai.openai.api_type": "api_type",
     "gen_ai.response.reasoning_effort": "response_reasoning_effort",
 }
+# Provenance names of the metadata fields (debug mode), built once.
+_METADATA_NOTES = {key: f"metadata.{field}" for key, field in METADATA_KEYS.items()}
+ENTITY_INPUT, ENTITY_OUTPUT, ENTITY_NAME = "traceloop.entity.input", "traceloop.entity.output", "traceloop.entity.name"
+STOP_REASON = "gen_ai.response.stop_reason"
+PROMPT_FILTER = "gen_ai.prompt.prompt_filter_results"
+MODEL_KEYS = ("llm.request.model", "llm.response.model")
+# Every single key `apply` reads (prefixes aside): intersected once with the span's keys, so
+# the sections whose keys are absent cost nothing.
+READ_KEYS = frozenset((*SECRET_KEYS, ENTITY_INPUT, ENTITY_OUTPUT, ENTITY_NAME, *METADATA_KEYS, STOP_REASON,
+                       PROMPT_FILTER, *MODEL_KEYS))
 CHUNK_EVENTS = ("llm.content.completion.chunk", "gen_ai.content.completion.chunk")
 EMBEDDING_TYPES = ("embedding", "embeddings")
 
 
 def applies(attrs: SpanAttributes, span: Any) -> bool:
-    if any(attrs.has(key) for key in MARKER_KEYS) or any(attrs.has_prefix(p) for p in MARKER_PREFIXES):
-        return True
+    raw = attrs.raw()
+    for key in MARKER_KEYS:
+        if key in raw:
+            return True
+    for prefix in MARKER_PREFIXES:
+        if attrs.has_prefix(prefix):
+            return True
     scope_name = getattr(getattr(span, "instrumentation_scope", None), "name", "") or ""
     return scope_name.startswith(INSTRUMENTATION_SCOPE) and attrs.has_prefix("gen_ai.prompt.")
 
 
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
-    attrs.consume(*SECRET_KEYS)  # never read: headers may carry an API key
-    _entity(attrs, draft)
-    _metadata(attrs, draft)
-    _association(attrs, draft)
-    _prompt_management(attrs, draft)
-    _model(attrs, span, draft)
+    present = attrs.raw().keys() & READ_KEYS
+    if present:
+        attrs.consume(*SECRET_KEYS)  # never read: headers may carry an API key
+        _entity(attrs, draft, present)
+        _metadata(attrs, draft, present)
+    if attrs.has_prefix("traceloop."):
+        _association(attrs, draft)
+        _prompt_management(attrs, draft)
+    _model(attrs, span, draft, present)
 
 
 # ----- entity spans ----------------------------------------------------------------------
-def _entity(attrs: SpanAttributes, draft: Draft) -> None:
-    raw_input = attrs.get("traceloop.entity.input", field="inputs")
-    raw_output = attrs.get("traceloop.entity.output", field="outputs")
-    name = attrs.peek("traceloop.entity.name")
+def _entity(attrs: SpanAttributes, draft: Draft, present: set[str]) -> None:
+    if ENTITY_INPUT not in present and ENTITY_OUTPUT not in present and ENTITY_NAME not in present:
+        return
+    raw_input = attrs.get(ENTITY_INPUT, field="inputs")
+    raw_output = attrs.get(ENTITY_OUTPUT, field="outputs")
+    name = attrs.peek(ENTITY_NAME)
     if draft.event_type == TOOL:
         if not is_blank(name) and not draft.tool_name:
             draft.tool_name = str(name)  # the tool event is named after its tool (SPEC §3)
@@ -133,9 +154,11 @@ def unwrap_output(value: Any) -> Any:
 
 
 # ----- names, association properties, managed prompts ---------------------------------------
-def _metadata(attrs: SpanAttributes, draft: Draft) -> None:
+def _metadata(attrs: SpanAttributes, draft: Draft, present: set[str]) -> None:
     for key, field in METADATA_KEYS.items():
-        value = attrs.get(key, field=f"metadata.{field}")
+        if key not in present:
+            continue
+        value = attrs.get(key, field=_METADATA_NOTES[key])
         if not is_blank(value):
             draft.metadata.setdefault(field, to_jsonable(value) if isinstance(value, (list, tuple)) else str(value))
 
@@ -165,20 +188,22 @@ def _prompt_management(attrs: SpanAttributes, draft: Draft) -> None:
 
 
 # ----- model spans ----------------------------------------------------------------------------
-def _model(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
-    _functions(attrs, draft)
-    _stop_reason(attrs, draft)
-    _filter_results(attrs, draft)
-    for key in ("llm.request.model", "llm.response.model"):
-        value = attrs.get(key)
-        if not is_blank(value):
-            draft.config.setdefault("model", str(value))
-    for suffix, value in attrs.prefixed("llm.request.").items():
-        if suffix == "type" or suffix.startswith("functions.") or suffix in ("model",):
-            continue
-        if is_blank(value) or value in ((), []):
-            continue
-        draft.config.setdefault(suffix.replace(".", "_"), to_jsonable(parse_json(value)))
+def _model(attrs: SpanAttributes, span: Any, draft: Draft, present: set[str]) -> None:
+    request_keys = attrs.keys_with_prefix(REQUEST_PREFIX)
+    for key in request_keys:
+        if key.startswith(FUNCTIONS_PREFIX):
+            _functions(attrs, draft)
+            break
+    if STOP_REASON in present:
+        _stop_reason(attrs, draft)
+    _filter_results(attrs, draft, present)
+    for key in MODEL_KEYS:
+        if key in present:
+            value = attrs.get(key)
+            if not is_blank(value):
+                draft.config.setdefault("model", str(value))
+    if request_keys:
+        _request_parameters(attrs, draft, request_keys)
     if draft.event_type != MODEL:
         return
     request_type = str(attrs.peek("llm.request.type") or attrs.peek("gen_ai.operation.name") or "").strip().lower()
@@ -187,9 +212,23 @@ def _model(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
     _first_chunk(span, draft)
 
 
+def _request_parameters(attrs: SpanAttributes, draft: Draft, keys: list[str]) -> None:
+    """Legacy `llm.request.*` parameters GenAI left (all consumed, the type and tools included)."""
+    attrs.consumed.update(keys)
+    attributes = attrs.raw()
+    for key in keys:
+        suffix = key[len(REQUEST_PREFIX):]
+        if suffix in ("type", "model") or suffix.startswith("functions."):
+            continue
+        value = attributes[key]
+        if is_blank(value) or value in ((), []):
+            continue
+        draft.config.setdefault(suffix.replace(".", "_"), to_jsonable(parse_json(value)))
+
+
 def _functions(attrs: SpanAttributes, draft: Draft) -> None:
     """`llm.request.functions.N.{name,description,parameters}`: the tools offered."""
-    slots = attrs.indexed("llm.request.functions.")
+    slots = attrs.indexed(FUNCTIONS_PREFIX)
     if not slots:
         return
     definitions = []
@@ -206,7 +245,7 @@ def _functions(attrs: SpanAttributes, draft: Draft) -> None:
 
 
 def _stop_reason(attrs: SpanAttributes, draft: Draft) -> None:
-    reason = attrs.get("gen_ai.response.stop_reason")
+    reason = attrs.get(STOP_REASON)
     if is_blank(reason):
         return
     draft.metadata.setdefault("stop_reason", str(reason))
@@ -215,13 +254,13 @@ def _stop_reason(attrs: SpanAttributes, draft: Draft) -> None:
         draft.output["finish_reason"] = msg.normalize_finish_reason(reason)
 
 
-def _filter_results(attrs: SpanAttributes, draft: Draft) -> None:
+def _filter_results(attrs: SpanAttributes, draft: Draft, present: set[str]) -> None:
     """Azure content-filter verdicts (GenAI's indexed reader consumed them without mapping)."""
     results = {}
-    prompt_filter = attrs.peek("gen_ai.prompt.prompt_filter_results")
+    prompt_filter = attrs.peek(PROMPT_FILTER) if PROMPT_FILTER in present else None
     if prompt_filter is not None:
         results["prompt"] = to_jsonable(parse_json(prompt_filter))
-        attrs.consume("gen_ai.prompt.prompt_filter_results")
+        attrs.consume(PROMPT_FILTER)
     for key in attrs.keys_with_prefix("gen_ai.completion."):
         if key.endswith(".content_filter_results"):
             results[key.removeprefix("gen_ai.completion.").removesuffix(".content_filter_results")] = \
@@ -237,8 +276,11 @@ def _first_chunk(span: Any, draft: Draft) -> None:
     """Streams: the first chunk event's time is the time to first token."""
     if "time_to_first_token_s" in draft.metrics:
         return
+    events = span.events
+    if not events:
+        return
     start = getattr(span, "start_time", None)
-    for event in span.events or ():
+    for event in events:
         if getattr(event, "name", "") in CHUNK_EVENTS:
             stamp = getattr(event, "timestamp", None)
             if isinstance(start, int) and isinstance(stamp, int) and stamp >= start:

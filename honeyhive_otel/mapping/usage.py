@@ -49,28 +49,39 @@ COST_SOURCES: tuple[str, ...] = (
 USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "cache_read_tokens",
                 "cache_write_tokens", "reasoning_tokens")
 
+# Every attribute read_usage reads: intersected once with a span's keys, so a span pays for
+# the usage attributes it carries, not for the ~30 names the table knows.
+USAGE_KEYS = frozenset((*(key for keys in TOKEN_SOURCES.values() for key in keys), *COST_SOURCES))
+# Provenance names of the fields (debug mode), built once.
+_NOTES = {field: f"metadata.{field}" for field in (*TOKEN_SOURCES, "cost")}
+
 
 def read_usage(attrs: SpanAttributes) -> dict[str, Any]:
-    """Usage and cost found on the span, as `metadata` fields."""
+    """Usage and cost found on the span, as `metadata` fields; every source present is consumed."""
     usage: dict[str, Any] = {}
+    raw = attrs.raw()
+    present = raw.keys() & USAGE_KEYS
+    if not present:
+        return usage
+    attrs.consumed.update(present)
     for field, keys in TOKEN_SOURCES.items():
         for key in keys:
-            if attrs.has(key):
-                attrs.consume(key)
-                if field not in usage:
-                    value = as_int(attrs.peek(key))
-                    if value is not None and value >= 0:
-                        usage[field] = value
-                        attrs.note(f"metadata.{field}", key)
+            if key in present:
+                value = raw[key]
+                if type(value) is not int:  # token counts are ints: no conversion needed
+                    value = as_int(value)
+                if value is not None and value >= 0:
+                    usage[field] = value
+                    attrs.note(_NOTES[field], key)
+                    break
     complete_total(usage)
     for key in COST_SOURCES:
-        if attrs.has(key):
-            attrs.consume(key)
-            if "cost" not in usage:
-                cost = as_float(attrs.peek(key))
-                if cost is not None and cost >= 0:
-                    usage["cost"] = cost
-                    attrs.note("metadata.cost", key)
+        if key in present:
+            cost = as_float(raw[key])
+            if cost is not None and cost >= 0:
+                usage["cost"] = cost
+                attrs.note(_NOTES["cost"], key)
+                break
     return usage
 
 

@@ -13,12 +13,18 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .. import jsonfast
+
 # Above these sizes a string is not parsed as structure: it is kept as text.
 MAX_PARSE_CHARS = 8_000_000
 MAX_REPR_PARSE_CHARS = 200_000
 MAX_DEPTH = 64
 
 _JSON_OPENERS = ("{", "[", '"')
+# `json.dumps(value, ensure_ascii=False, allow_nan=False)` without building an encoder per call.
+_TEXT_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+_REPR_OPENERS = "{[(\"'"
+_REPR_WORDS = ("None", "True", "False")
 
 
 def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
@@ -47,14 +53,14 @@ def parse_json(text: Any) -> Any:
     if not stripped or stripped[0] not in _JSON_OPENERS or len(stripped) > MAX_PARSE_CHARS:
         return text
     try:
-        value = json.loads(stripped)
+        value = jsonfast.loads(stripped)
     except (ValueError, RecursionError):
         return text
     if isinstance(value, str):
         inner = value.strip()
         if inner[:1] in ("{", "["):
             try:
-                value = json.loads(inner)
+                value = jsonfast.loads(inner)
             except (ValueError, RecursionError):
                 return value
     if stripped.count("[") + stripped.count("{") > MAX_DEPTH and _too_deep(value):
@@ -66,14 +72,19 @@ def parse_repr(text: Any) -> Any:
     """Parse a Python literal `repr` string safely (never `eval`); fall back to JSON, then text."""
     if not isinstance(text, str):
         return text
-    stripped = text.strip()
-    if not stripped:
-        return None
-    if stripped[0] not in "{[(\"'" and stripped not in ("None", "True", "False"):
-        return parse_json(text) if stripped[0] in _JSON_OPENERS else text
     parsed = parse_json(text)
     if parsed is not text:
         return parsed
+    return _parse_literal(text)
+
+
+def _parse_literal(text: str) -> Any:
+    """The Python-literal half of `parse_repr`, for a string that is known not to be JSON."""
+    stripped = text.strip()
+    if not stripped:
+        return None
+    if stripped[0] not in _REPR_OPENERS and stripped not in _REPR_WORDS:
+        return text
     if len(stripped) > MAX_REPR_PARSE_CHARS:
         return text
     try:
@@ -89,12 +100,14 @@ def parse_structured(value: Any) -> Any:
     """JSON first, then Python repr: for attributes whose emitters disagree on the encoding."""
     parsed = parse_json(value)
     if parsed is value and isinstance(value, str):
-        return parse_repr(value)
+        return _parse_literal(value)  # (parse_repr would try JSON a second time)
     return parsed
 
 
 def is_blank(value: Any) -> bool:
     """Instrumentors write '' or None for "absent"; treat both as missing."""
+    if type(value) is str:
+        return not value.strip()
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
@@ -106,40 +119,42 @@ def to_jsonable(value: Any, *, max_depth: int = MAX_DEPTH, max_chars: int | None
     types become their `repr` (bounded), and with `max_chars` long strings are truncated
     (one walk does both: this runs on every exported event).
     """
-    seen: set[int] = set()
+    return _jsonable(value, 0, max_depth, max_chars, set())
 
-    def walk(item: Any, depth: int) -> Any:
-        kind = type(item)
-        if kind is str:
-            return item if max_chars is None or len(item) <= max_chars else truncate_text(item, max_chars)
-        if item is None or kind is bool:
+
+def _jsonable(item: Any, depth: int, max_depth: int, max_chars: int | None, seen: set[int]) -> Any:
+    """One step of `to_jsonable`; `seen` holds the containers on the path (cycle detection)."""
+    kind = type(item)
+    if kind is str:
+        return item if max_chars is None or len(item) <= max_chars else truncate_text(item, max_chars)
+    if item is None or kind is bool:
+        return item
+    if kind is int:
+        return item if -(2**63) <= item <= 2**63 else str(item)
+    if kind is float:
+        if math.isfinite(item):
             return item
-        if kind is int:
-            return item if -(2**63) <= item <= 2**63 else str(item)
-        if kind is float:
-            if math.isfinite(item):
-                return item
-            return "NaN" if math.isnan(item) else ("Infinity" if item > 0 else "-Infinity")
-        if isinstance(item, (Mapping, list, tuple, set, frozenset)) or (
-                isinstance(item, Sequence) and not isinstance(item, (str, bytes, bytearray, memoryview))):
-            if depth >= max_depth:
-                return "[max depth]"
-            marker = id(item)
-            if marker in seen:
-                return "[cycle]"
-            seen.add(marker)
-            try:
-                if isinstance(item, Mapping):
-                    return {(key if type(key) is str and len(key) <= 1_000 else _key(key, max_chars)):
-                            walk(child, depth + 1) for key, child in item.items()}
-                return [walk(child, depth + 1) for child in item]
-            except Exception:  # noqa: BLE001 - a hostile container must not break the export
-                return f"<unreadable {type(item).__name__}>"
-            finally:
-                seen.discard(marker)
-        return _scalar(item, max_chars)
-
-    return walk(value, 0)
+        return "NaN" if math.isnan(item) else ("Infinity" if item > 0 else "-Infinity")
+    is_mapping = kind is dict or (kind is not list and isinstance(item, Mapping))
+    if is_mapping or kind is list or isinstance(item, (list, tuple, set, frozenset)) or (
+            isinstance(item, Sequence) and not isinstance(item, (str, bytes, bytearray, memoryview))):
+        if depth >= max_depth:
+            return "[max depth]"
+        marker = id(item)
+        if marker in seen:
+            return "[cycle]"
+        seen.add(marker)
+        depth += 1
+        try:
+            if is_mapping:
+                return {(key if type(key) is str and len(key) <= 1_000 else _key(key, max_chars)):
+                        _jsonable(child, depth, max_depth, max_chars, seen) for key, child in item.items()}
+            return [_jsonable(child, depth, max_depth, max_chars, seen) for child in item]
+        except Exception:  # noqa: BLE001 - a hostile container must not break the export
+            return f"<unreadable {type(item).__name__}>"
+        finally:
+            seen.discard(marker)
+    return _scalar(item, max_chars)
 
 
 def _scalar(item: Any, max_chars: int | None) -> Any:
@@ -182,6 +197,8 @@ def _key(key: Any, max_chars: int | None = None) -> str:
 
 def as_int(value: Any) -> int | None:
     """An integer token count from an int, a numeric string or a float; None otherwise."""
+    if type(value) is int:
+        return value
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
@@ -249,6 +266,6 @@ def as_text(value: Any) -> str | None:
     if isinstance(value, str):
         return value
     try:
-        return json.dumps(to_jsonable(value), ensure_ascii=False, allow_nan=False)
+        return _TEXT_ENCODER.encode(to_jsonable(value))
     except (TypeError, ValueError):
         return str(value)

@@ -36,7 +36,7 @@ from .transport import HoneyHiveTransport, TransportOptions, encode
 _T = TypeVar("_T")
 _MAX_KNOWN_SESSIONS = 100_000
 # Export work between two offers of the GIL to the application's threads.
-_YIELD_AFTER_S = 0.0005
+_YIELD_AFTER_S = 0.0002
 
 
 class HoneyHiveSpanExporter(SpanExporter):

@@ -16,8 +16,9 @@ Orphan repair (`SpanGate`): a kept span whose parent was dropped is forwarded as
 whose parent is its nearest kept ancestor, or no parent (the HoneyHive session) when there
 is none. Parents usually end after their children, so when a child is judged its parent
 may still be running: the parent's fate is then decided on the running parent (held by
-reference since its start) and that decision is remembered: a parent judged "kept" this way is exported even if it would
-otherwise be dropped, so no child ever points at a missing event. A parent in another
+reference since its start) and that decision is remembered: a parent judged "kept" this
+way is exported even if it would otherwise be dropped, so no child ever points at a
+missing event. A parent in another
 process (remote) is trusted only by the span that received it directly: when this
 process's own entry span (say its HTTP server span) was dropped as transport noise, the
 caller's matching transport span is assumed dropped too, and the span hangs from the

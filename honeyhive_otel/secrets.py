@@ -86,7 +86,7 @@ def _triggered(lowered: str) -> bool:
 _GAP = rb"(?:\s|\\[a-z]|\\u[0-9a-f]{4}|[\x80-\xff])*"
 # A separator after a secret-like name: a mapping key (`"x-api-key":`), a quoted pair inside a
 # string (`\"api_key\": \"`, `'token': '`), a header line (`Cookie: `).
-_SEP = _GAP + rb"(?:\\?[\"'])?" + _GAP + rb"[:=]"
+_SEP = rb"(?=[\s\\\"':=\x80-\xff])" + _GAP + rb"(?:\\?[\"'])?" + _GAP + rb"[:=]"  # (?=...): fail fast
 _WHITESPACE = rb"(?:\s|\\[a-z]|\\u[0-9a-f]{4}|[\x80-\xff])"
 _ANCHORED = tuple(re.compile(pattern) for pattern in (
     rb"k(?:(?<=tok)en" + _SEP + rb"|ey" + _SEP + rb"|(?<=cook)ies?" + _SEP + rb"|(?<=sk)[-_][a-z0-9_\-]{4})",

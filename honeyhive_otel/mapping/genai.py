@@ -124,29 +124,58 @@ def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
 
 
 # ----- config ----------------------------------------------------------------------
+_REQUEST_PREFIX = "gen_ai.request."
+_MODEL_KEY = "gen_ai.request.model"
+# The legacy parameters and streaming flags: one intersection finds those a span has.
+_LEGACY_READ_KEYS = frozenset((*LEGACY_PARAMS, *STREAM_KEYS))
+
+
 def _config(attrs: SpanAttributes, draft: Draft) -> None:
     config = draft.config
+    raw = attrs.raw()
     provider = normalize_provider(attrs.get(*PROVIDER_KEYS, field="config.provider"))
     if provider:
         config.setdefault("provider", provider)
-    model = attrs.get("gen_ai.request.model", field="config.model")
-    if not placeholder(model):
-        config.setdefault("model", str(model))
-    for suffix, value in attrs.prefixed("gen_ai.request.").items():
-        if suffix in _REQUEST_READ_ELSEWHERE or placeholder(value):
-            continue
-        key = REQUEST_PARAMS.get(suffix) or suffix.replace(".", "_")
-        config.setdefault(key, _param_value(value))
-    raw = attrs.raw()
+    requested = attrs.keys_with_prefix(_REQUEST_PREFIX)
+    if requested:
+        attrs.consumed.update(requested)  # model, stream and user included (read here or by _context)
+        model = raw.get(_MODEL_KEY)
+        if not is_blank(model):
+            attrs.note("config.model", _MODEL_KEY)
+            if not placeholder(model):
+                config.setdefault("model", str(model))
+        start = len(_REQUEST_PREFIX)
+        for key in requested:
+            suffix = key[start:]
+            if suffix in _REQUEST_READ_ELSEWHERE:
+                continue
+            value = raw[key]
+            kind = type(value)
+            if kind is str:
+                if not value.strip():
+                    continue
+                value = parse_json(value)
+            elif kind is tuple:
+                value = list(value)
+            elif kind is int or kind is float:
+                if value == -1:
+                    continue
+            elif placeholder(value):
+                continue
+            config.setdefault(REQUEST_PARAMS.get(suffix) or suffix.replace(".", "_"), value)
+    present = raw.keys() & _LEGACY_READ_KEYS
+    if not present:
+        return
     for attribute, key in LEGACY_PARAMS.items():
-        if attribute not in raw:
-            continue
-        value = attrs.get(attribute)
-        if not placeholder(value):
-            config.setdefault(key, _param_value(value))
-    streaming = as_bool(attrs.get(*STREAM_KEYS, field="config.is_streaming"))
-    if streaming is not None:
-        config.setdefault("is_streaming", streaming)
+        if attribute in present:
+            attrs.consumed.add(attribute)
+            value = raw[attribute]
+            if not placeholder(value):
+                config.setdefault(key, _param_value(value))
+    if not present.isdisjoint(STREAM_KEYS):
+        streaming = as_bool(attrs.get(*STREAM_KEYS, field="config.is_streaming"))
+        if streaming is not None:
+            config.setdefault("is_streaming", streaming)
 
 
 def _param_value(value: Any) -> Any:
@@ -158,47 +187,62 @@ def _param_value(value: Any) -> Any:
 
 
 # ----- content ---------------------------------------------------------------------
+INPUT_MESSAGES = "gen_ai.input.messages"
+SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
+OUTPUT_MESSAGES = "gen_ai.output.messages"
+TOOL_DEFINITIONS = "gen_ai.tool.definitions"
+# Every attribute `_content_from_attributes` reads: most spans carry two or three of them.
+_CONTENT_KEYS = frozenset({INPUT_MESSAGES, SYSTEM_INSTRUCTIONS, OUTPUT_MESSAGES, TOOL_DEFINITIONS, *CONTENT_REF_KEYS,
+                           "gen_ai.prompt", "gen_ai.completion"})
+
+
 def _content_from_attributes(attrs: SpanAttributes, draft: Draft) -> None:
-    history = _parsed(attrs, "gen_ai.input.messages", msg.normalize_messages, field="inputs.chat_history")
-    system = _parsed(attrs, "gen_ai.system_instructions", msg.system_message)
+    present = attrs.present(_CONTENT_KEYS)
+    if not present:
+        return
+    history = _parsed(attrs, INPUT_MESSAGES, msg.normalize_messages, field="inputs.chat_history") \
+        if INPUT_MESSAGES in present else None
+    system = _parsed(attrs, SYSTEM_INSTRUCTIONS, msg.system_message) if SYSTEM_INSTRUCTIONS in present else None
     if history is not None or system is not None:
         draft.set_default("chat_history", msg.prepend_system(history or [], system))
     finish = as_list(attrs.peek("gen_ai.response.finish_reasons"))
-    outputs = _parsed(attrs, "gen_ai.output.messages", msg.normalize_output_messages, finish, field="outputs")
-    draft.set_default("output", outputs)
-    draft.set_default("tools", _parsed(attrs, "gen_ai.tool.definitions", msg.normalize_tool_definitions))
+    if OUTPUT_MESSAGES in present:
+        draft.set_default("output", _parsed(attrs, OUTPUT_MESSAGES, msg.normalize_output_messages, finish,
+                                            field="outputs"))
+    if TOOL_DEFINITIONS in present:
+        draft.set_default("tools", _parsed(attrs, TOOL_DEFINITIONS, msg.normalize_tool_definitions))
+    if len(present) == 1 + (history is not None or INPUT_MESSAGES in present) and False:
+        pass
     # Content uploaded elsewhere by a completion hook: keep the references.
-    raw = attrs.raw()
-    for ref in CONTENT_REF_KEYS:
-        if ref not in raw:
-            continue
-        value = attrs.get(ref)
-        if not is_blank(value):
-            draft.metadata.setdefault("content_refs", {})[ref.removeprefix("gen_ai.")] = value
+    if not present.isdisjoint(CONTENT_REF_KEYS):
+        for ref in CONTENT_REF_KEYS:
+            if ref in present:
+                value = attrs.get(ref)
+                if not is_blank(value):
+                    draft.metadata.setdefault("content_refs", {})[ref.removeprefix("gen_ai.")] = value
     # Old OpenLIT and Semantic Kernel builds put 1.26 content straight on the span.
-    prompt = attrs.peek("gen_ai.prompt")
-    if isinstance(prompt, str) and not draft.chat_history:
-        attrs.consume("gen_ai.prompt")
-        draft.set_default("chat_history", parse_prompt_text(prompt))
-    completion = attrs.peek("gen_ai.completion")
-    if isinstance(completion, str) and not draft.output:
-        attrs.consume("gen_ai.completion")
-        draft.set_default("output", completion_output(completion, finish))
+    if "gen_ai.prompt" in present:
+        prompt = attrs.peek("gen_ai.prompt")
+        if isinstance(prompt, str) and not draft.chat_history:
+            attrs.consume("gen_ai.prompt")
+            draft.set_default("chat_history", parse_prompt_text(prompt))
+    if "gen_ai.completion" in present:
+        completion = attrs.peek("gen_ai.completion")
+        if isinstance(completion, str) and not draft.output:
+            attrs.consume("gen_ai.completion")
+            draft.set_default("output", completion_output(completion, finish))
 
 
 def _parsed(attrs: SpanAttributes, key: str, normalise: Any, *args: Any, field: str | None = None) -> Any:
-    """Normalise one content attribute (`normalise(value, *args)`); it is consumed only when it
-    could be read, so an unparseable value stays visible in metadata.attributes instead of vanishing."""
-    raw = attrs.raw()
-    if key not in raw:
-        return None
-    value = raw[key]
+    """Normalise one content attribute the span has (`normalise(value, *args)`); it is consumed only
+    when it could be read, so an unparseable value stays visible in metadata.attributes instead of vanishing."""
+    value = attrs.raw()[key]
     if is_blank(value):
-        attrs.consume(key)
+        attrs.consumed.add(key)
         return None
     result = normalise(value, *args)
     if result is not None:
-        attrs.consume(key)
+        attrs.consumed.add(key)
         if field:
             attrs.note(field, key)
     return result

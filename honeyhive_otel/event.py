@@ -16,7 +16,7 @@ WIRE_FIELDS = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class SessionInfo:
     """What the session of an event is created with (`POST /v1/sessions`), once per process."""
 
@@ -41,7 +41,7 @@ class SessionInfo:
         return body
 
 
-@dataclass
+@dataclass(slots=True)
 class Event:
     """One HoneyHive event made from one span."""
 

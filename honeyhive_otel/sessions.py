@@ -50,6 +50,8 @@ _TRACE_MEMORY = 20_000
 _SESSION_KEY_SET = frozenset(SPAN_SESSION_KEYS)
 _CONTEXT_KEY_SET = frozenset(CONTEXT_KEYS)
 _READ_KEYS = frozenset((*SPAN_SESSION_KEYS, *CONTEXT_KEYS, *SESSION_NAME_KEYS))
+# The attributes that can name a span's session (`_explicit`).
+_EXPLICIT_KEYS = frozenset((*SPAN_SESSION_KEYS, CONTEXT_SESSION_KEY))
 
 
 class SessionResolver:
@@ -71,20 +73,7 @@ class SessionResolver:
     def resolve(self, attrs: SpanAttributes, draft: Draft, trace_id: int, source: str,
                 start_time_ms: float) -> SessionInfo:
         present = attrs.present(_READ_KEYS)
-        raw, origin = self._explicit(attrs, draft, present)
-        if raw is not None:
-            session_id, raw_id = normalize_session_id(raw)
-            self._remember(trace_id, session_id, raw_id)
-        else:
-            remembered = self._recall(trace_id)
-            if remembered is not None:
-                session_id, raw_id = remembered
-            elif self.mode == "trace":
-                session_id, raw_id = session_id_for_trace(trace_id), None
-            else:
-                session_id, raw_id = self.default_session_id, self._default_raw
-        if origin:
-            attrs.note("session_id", origin)
+        session_id, raw_id, origin = self._session(attrs, draft, trace_id, present)
         per_call_user_properties = draft.user_properties
         scoped = None
         if not present.isdisjoint(_CONTEXT_KEY_SET):
@@ -116,13 +105,36 @@ class SessionResolver:
             user_properties=_jsonable(user_properties),
         )
 
+    def session_id(self, attrs: SpanAttributes, draft: Draft, trace_id: int) -> str:
+        """The session id alone, for an event that is never sent (it only adds detail to its parent):
+        like `resolve`, it remembers a session the span names for the rest of its trace."""
+        return self._session(attrs, draft, trace_id, attrs.present(_EXPLICIT_KEYS))[0]
+
+    def _session(self, attrs: SpanAttributes, draft: Draft, trace_id: int,
+                 present: set[str]) -> tuple[str, str | None, str | None]:
+        """(session id, raw id, origin): explicit on the span, else remembered for the trace, else the default."""
+        raw, origin = self._explicit(attrs, draft, present)
+        if raw is not None:
+            session_id, raw_id = normalize_session_id(raw)
+            self._remember(trace_id, session_id, raw_id)
+            attrs.note("session_id", origin)
+            return session_id, raw_id, origin
+        remembered = self._recall(trace_id)
+        if remembered is not None:
+            return remembered[0], remembered[1], None
+        if self.mode == "trace":
+            return session_id_for_trace(trace_id), None, None
+        return self.default_session_id, self._default_raw, None
+
     def _explicit(self, attrs: SpanAttributes, draft: Draft, present: set[str]) -> tuple[Any, str | None]:
         if not present.isdisjoint(_SESSION_KEY_SET):
+            raw = attrs.raw()
             for key in SPAN_SESSION_KEYS:
                 if key in present:
-                    value = attrs.get(key)
+                    attrs.consumed.add(key)
+                    value = raw[key]
                     if not is_blank(value):
-                        attrs.consume(*SPAN_SESSION_KEYS)
+                        attrs.consumed.update(present & _SESSION_KEY_SET)
                         return value, key
         if not is_blank(draft.session_id):
             return draft.session_id, "convention"
@@ -194,9 +206,7 @@ def _read_context(attrs: SpanAttributes, draft: Draft) -> _Scoped:
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     """`to_jsonable` of a session's (freshly built) metadata or user properties; the usual flat
     dict of strings, often empty, is already JSON-safe and needs no walk."""
-    if not values:
-        return values
-    if all(type(value) is str for value in values.values()) and all(
-            type(key) is str and len(key) <= 1_000 for key in values):
-        return values
-    return to_jsonable(values)
+    for key, value in values.items():
+        if type(value) is not str or type(key) is not str or len(key) > 1_000:
+            return to_jsonable(values)
+    return values

@@ -28,7 +28,7 @@ _PLAIN_KINDS = frozenset((str, int, bool))
 class SpanAttributes:
     """Attribute access with consumption tracking; every getter marks what it read."""
 
-    __slots__ = ("_attrs", "consumed", "sources", "_debug", "_prefix_cache", "_sorted_keys")
+    __slots__ = ("_attrs", "consumed", "sources", "_debug", "_prefix_cache", "_sorted_keys", "_events")
 
     def __init__(self, attributes: Any, debug: bool = False) -> None:
         try:
@@ -44,11 +44,20 @@ class SpanAttributes:
         self._debug = debug
         self._prefix_cache: dict[str, list[str]] = {}
         self._sorted_keys: list[str] | None = None
+        self._events: tuple[Any, ...] | None = None
 
     # ----- plain access -------------------------------------------------------------
     def raw(self) -> dict[str, Any]:
         """All attributes, consumed or not (read-only use)."""
         return self._attrs
+
+    def events(self, span: Any) -> tuple[Any, ...]:
+        """The events of `span` (the span these attributes are of), read once: an SDK span copies
+        its event list, under a lock, on every read of `span.events`."""
+        events = self._events
+        if events is None:
+            events = self._events = tuple(getattr(span, "events", None) or ())
+        return events
 
     def has(self, key: str) -> bool:
         return key in self._attrs

@@ -43,6 +43,7 @@ LEGACY_PARAMS = {
     "gen_ai.output.type": "output_type", "llm.frequency_penalty": "frequency_penalty",
     "llm.presence_penalty": "presence_penalty", "llm.top_k": "top_k", "llm.chat.stop_sequences": "stop",
 }
+FINISH_REASONS = "gen_ai.response.finish_reasons"
 STREAM_KEYS = ("gen_ai.request.stream", "gen_ai.request.is_stream", "gen_ai.is_streaming", "llm.is_streaming")
 PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system")
 USER_KEYS = ("gen_ai.request.user", "gen_ai.user", "llm.user")
@@ -66,6 +67,10 @@ _RETRIEVAL_KEYS = frozenset({"gen_ai.embeddings.dimension.count", "gen_ai.retrie
                              *RETRIEVAL_QUERY_KEYS})
 _CONTEXT_KEYS = frozenset({*USER_KEYS, *AGENT_KEYS})
 _OPENAI_RESPONSE_KEYS = frozenset({*SERVICE_TIER_KEYS, *FINGERPRINT_KEYS})
+_RESPONSE_KEYS = frozenset({"gen_ai.response.model", "gen_ai.response.id", "gen_ai.response.finish_reasons",
+                            "gen_ai.response.finish_reason", *(key for key, _ in FIRST_TOKEN_KEYS),
+                            *_OPENAI_RESPONSE_KEYS})
+_TAIL_KEYS = _TOOL_KEYS | _RETRIEVAL_KEYS | _CONTEXT_KEYS
 
 _PROVIDER_ALIASES = {
     "az.ai.openai": "azure", "azure.ai.openai": "azure", "azure.ai.inference": "azure", "azure_openai": "azure",
@@ -78,7 +83,7 @@ _ROLE_LINE = re.compile(r"^(system|user|assistant|tool|function|developer|human|
 
 def applies(attrs: SpanAttributes, span: Any) -> bool:
     return attrs.has_prefix("gen_ai.") or any(
-        getattr(event, "name", "").startswith("gen_ai.") for event in (span.events or ())
+        getattr(event, "name", "").startswith("gen_ai.") for event in attrs.events(span)
     )
 
 
@@ -104,8 +109,10 @@ EMBEDDING_OPERATIONS = frozenset({"embeddings", "embedding", "aembedding"})
 
 
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
+    # Read by the content and response sections; often a JSON array string: parsed once.
+    finish = as_list(attrs.peek(FINISH_REASONS))
     _config(attrs, draft)
-    _content_from_attributes(attrs, draft)
+    _content_from_attributes(attrs, draft, finish)
     operation = str(attrs.peek("gen_ai.operation.name") or attrs.peek("llm.request.type") or "").lower()
     if operation in EMBEDDING_OPERATIONS and draft.chat_history and draft.embedding_input is None:
         # Some instrumentors record embedding inputs as user messages: they are inputs, not a chat.
@@ -113,19 +120,23 @@ def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
         draft.embedding_output = {**(draft.embedding_output or {}), "vector_count": len(texts)}
         draft.embedding_input = texts[0] if len(texts) == 1 else texts
         draft.chat_history = None
-    events = span.events  # (a new tuple per access on SDK spans)
+    events = attrs.events(span)
     if events:
-        _content_from_events(events, draft, as_list(attrs.peek("gen_ai.response.finish_reasons")))
+        _content_from_events(events, draft, finish)
     _content_from_indexed(attrs, draft)
-    _response(attrs, draft)
-    _tool(attrs, draft)
-    _embeddings_and_retrieval(attrs, draft)
-    _context(attrs, draft)
+    _response(attrs, draft, finish)
+    if not attrs.raw().keys().isdisjoint(_TAIL_KEYS):  # most spans: no tool, retrieval or context keys
+        _tool(attrs, draft)
+        _embeddings_and_retrieval(attrs, draft)
+        _context(attrs, draft)
 
 
 # ----- config ----------------------------------------------------------------------
 _REQUEST_PREFIX = "gen_ai.request."
 _MODEL_KEY = "gen_ai.request.model"
+# Full attribute name -> config key ("" for the keys read elsewhere); other names keep their suffix.
+_REQUEST_CONFIG_KEYS = {_REQUEST_PREFIX + suffix: key for suffix, key in REQUEST_PARAMS.items()} | {
+    _REQUEST_PREFIX + suffix: "" for suffix in _REQUEST_READ_ELSEWHERE}
 # The legacy parameters and streaming flags: one intersection finds those a span has.
 _LEGACY_READ_KEYS = frozenset((*LEGACY_PARAMS, *STREAM_KEYS))
 
@@ -144,10 +155,11 @@ def _config(attrs: SpanAttributes, draft: Draft) -> None:
             attrs.note("config.model", _MODEL_KEY)
             if not placeholder(model):
                 config.setdefault("model", str(model))
-        start = len(_REQUEST_PREFIX)
         for key in requested:
-            suffix = key[start:]
-            if suffix in _REQUEST_READ_ELSEWHERE:
+            name = _REQUEST_CONFIG_KEYS.get(key)
+            if name is None:
+                name = key[len(_REQUEST_PREFIX):].replace(".", "_")
+            elif not name:
                 continue
             value = raw[key]
             kind = type(value)
@@ -162,7 +174,9 @@ def _config(attrs: SpanAttributes, draft: Draft) -> None:
                     continue
             elif placeholder(value):
                 continue
-            config.setdefault(REQUEST_PARAMS.get(suffix) or suffix.replace(".", "_"), value)
+            else:
+                value = _param_value(value)
+            config.setdefault(name, value)
     present = raw.keys() & _LEGACY_READ_KEYS
     if not present:
         return
@@ -196,7 +210,8 @@ _CONTENT_KEYS = frozenset({INPUT_MESSAGES, SYSTEM_INSTRUCTIONS, OUTPUT_MESSAGES,
                            "gen_ai.prompt", "gen_ai.completion"})
 
 
-def _content_from_attributes(attrs: SpanAttributes, draft: Draft) -> None:
+def _content_from_attributes(attrs: SpanAttributes, draft: Draft, finish: list[Any] | None) -> None:
+    """`finish`: the span's finish reasons (`as_list` of gen_ai.response.finish_reasons)."""
     present = attrs.present(_CONTENT_KEYS)
     if not present:
         return
@@ -205,14 +220,11 @@ def _content_from_attributes(attrs: SpanAttributes, draft: Draft) -> None:
     system = _parsed(attrs, SYSTEM_INSTRUCTIONS, msg.system_message) if SYSTEM_INSTRUCTIONS in present else None
     if history is not None or system is not None:
         draft.set_default("chat_history", msg.prepend_system(history or [], system))
-    finish = as_list(attrs.peek("gen_ai.response.finish_reasons"))
     if OUTPUT_MESSAGES in present:
         draft.set_default("output", _parsed(attrs, OUTPUT_MESSAGES, msg.normalize_output_messages, finish,
                                             field="outputs"))
     if TOOL_DEFINITIONS in present:
         draft.set_default("tools", _parsed(attrs, TOOL_DEFINITIONS, msg.normalize_tool_definitions))
-    if len(present) == 1 + (history is not None or INPUT_MESSAGES in present) and False:
-        pass
     # Content uploaded elsewhere by a completion hook: keep the references.
     if not present.isdisjoint(CONTENT_REF_KEYS):
         for ref in CONTENT_REF_KEYS:
@@ -419,26 +431,31 @@ def indexed_message(item: dict[str, Any], default_role: str) -> list[dict[str, A
 
 
 # ----- response, tool, retrieval, context -------------------------------------------
-def _response(attrs: SpanAttributes, draft: Draft) -> None:
-    response_model = attrs.get("gen_ai.response.model", field="metadata.response_model")
-    if not is_blank(response_model):
-        draft.metadata.setdefault("response_model", str(response_model))
-        draft.config.setdefault("model", str(response_model))
-    response_id = attrs.get("gen_ai.response.id", field="metadata.response_id")
-    if not is_blank(response_id):
-        draft.metadata.setdefault("response_id", str(response_id))
-    finish = as_list(attrs.get("gen_ai.response.finish_reasons", "gen_ai.response.finish_reason"))
+def _response(attrs: SpanAttributes, draft: Draft, finish_reasons: list[Any] | None) -> None:
+    """`finish_reasons`: `as_list` of gen_ai.response.finish_reasons, already parsed by `apply`."""
+    present = attrs.present(_RESPONSE_KEYS)
+    if not present:
+        return
+    if "gen_ai.response.model" in present:
+        response_model = attrs.get("gen_ai.response.model", field="metadata.response_model")
+        if not is_blank(response_model):
+            draft.metadata.setdefault("response_model", str(response_model))
+            draft.config.setdefault("model", str(response_model))
+    if "gen_ai.response.id" in present:
+        response_id = attrs.get("gen_ai.response.id", field="metadata.response_id")
+        if not is_blank(response_id):
+            draft.metadata.setdefault("response_id", str(response_id))
+    found = attrs.get(FINISH_REASONS, "gen_ai.response.finish_reason")
+    finish = finish_reasons if found is not None and found is attrs.peek(FINISH_REASONS) else as_list(found)
     if finish:
         draft.metadata.setdefault("finish_reasons",
                                   [msg.normalize_finish_reason(reason) for reason in finish if not is_blank(reason)])
-    raw = attrs.raw()
     for key, name in FIRST_TOKEN_KEYS:
-        if key not in raw:
-            continue
-        value = attrs.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            draft.metrics.setdefault(name, value)
-    if not raw.keys().isdisjoint(_OPENAI_RESPONSE_KEYS):
+        if key in present:
+            value = attrs.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                draft.metrics.setdefault(name, value)
+    if not present.isdisjoint(_OPENAI_RESPONSE_KEYS):
         tier = attrs.get(*SERVICE_TIER_KEYS)
         if not is_blank(tier):
             draft.metadata.setdefault("service_tier", str(tier))

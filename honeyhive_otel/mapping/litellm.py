@@ -45,6 +45,7 @@ ATTEMPT_ATTRIBUTE = "honeyhive.litellm.attempt"  # ... with the attempt they rep
 SECRET_ATTRIBUTES = ("llm.headers", "gen_ai.headers")
 EMBEDDING_CALL_TYPES = frozenset({"embedding", "aembedding", "embeddings"})
 METADATA_PREFIX = "metadata."
+FUNCTIONS_PREFIX = "llm.request.functions."
 # metadata.<key> -> metadata.litellm.proxy.<name>
 PROXY_FIELDS = {
     "user_api_key_hash": "key_hash", "user_api_key_alias": "key_alias", "user_api_key_team_id": "team_id",
@@ -58,6 +59,8 @@ PROXY_FIELDS = {
     "user_api_key_user_max_budget": "user_max_budget", "user_api_key_budget_reset_at": "budget_reset_at",
     "user_api_key_auth_metadata": "key_metadata", "team_id": "team_id", "team_alias": "team_alias",
 }
+# The metadata keys `_proxy_fields` reads: none present (a plain SDK call) skips it.
+PROXY_KEYS = frozenset((*PROXY_FIELDS, "requester_custom_headers"))
 # metadata.<key> kept as metadata.litellm.<key> when not empty.
 LITELLM_FIELDS = ("spend_logs_metadata", "routing_decision", "applied_guardrails", "mcp_tool_call_metadata",
                   "vector_store_request_metadata", "prompt_management_metadata", "cold_storage_object_key")
@@ -278,7 +281,7 @@ def _metadata_values(attrs: SpanAttributes) -> dict[str, Any]:
     for key in keys:
         raw = attributes[key]
         if isinstance(raw, str):
-            if not raw or raw.strip() in EMPTY_REPRS:
+            if raw in EMPTY_REPRS or raw.strip() in EMPTY_REPRS:  # (most are exactly '')
                 continue
             value = parse_repr(raw)
         else:
@@ -306,7 +309,9 @@ def _proxy_section(draft: Draft) -> dict[str, Any]:
 
 
 def _proxy_fields(values: Mapping[str, Any], proxy: dict[str, Any]) -> dict[str, Any]:
-    for key, name in PROXY_FIELDS.items():
+    if not values.keys() & PROXY_KEYS:
+        return proxy  # a plain SDK call: no key, team or requester fields
+    for key, name in PROXY_FIELDS.items():  # (in table order: `user_api_key_team_id` beats `team_id`)
         if key in values:
             proxy.setdefault(name, values[key])
     headers = steering.custom_headers(_as_mapping(values.get("requester_custom_headers")))
@@ -350,18 +355,22 @@ def _safe_url_text(text: str) -> str | None:
 def _router_context(attrs: SpanAttributes, hidden: dict[str, Any], stored: dict[str, Any],
                     section: dict[str, Any], draft: Draft) -> None:
     """Model group, deployment, retries and fallbacks: span first, then the callback's record."""
-    headers = hidden.get("additional_headers") if isinstance(hidden.get("additional_headers"), Mapping) else {}
-    fields = {
-        "model_group": attrs.get("litellm.model_group") or headers.get("x-litellm-model-group"),
-        "deployment_id": hidden.get("model_id"),
-        "api_base": _safe_url(hidden.get("api_base")),
-        "provider_model": attrs.get("litellm.provider.model") or hidden.get("litellm_model_name"),
-        "attempted_retries": as_int(headers.get("x-litellm-attempted-retries")),
-        "attempted_fallbacks": as_int(headers.get("x-litellm-attempted-fallbacks")),
-        "cache_hit": as_bool(attrs.get("litellm.cache_hit")),
-    }
-    for name, value in fields.items():
-        if is_blank(value):
+    headers = hidden.get("additional_headers")
+    if not isinstance(headers, Mapping):
+        headers = {}
+    fields = (
+        ("model_group", attrs.get("litellm.model_group") or headers.get("x-litellm-model-group")),
+        ("deployment_id", hidden.get("model_id")),
+        ("api_base", _safe_url(hidden.get("api_base"))),
+        ("provider_model", attrs.get("litellm.provider.model") or hidden.get("litellm_model_name")),
+        ("attempted_retries", as_int(headers.get("x-litellm-attempted-retries"))),
+        ("attempted_fallbacks", as_int(headers.get("x-litellm-attempted-fallbacks"))),
+        ("cache_hit", as_bool(attrs.get("litellm.cache_hit"))),
+    )
+    for name, value in fields:
+        if value is None or is_blank(value):
+            if not stored:
+                continue  # no callback record to fall back on (plain `callbacks=["otel"]`, replays)
             value = stored.get(name)
         if not is_blank(value):
             section[name] = value
@@ -415,13 +424,17 @@ def _cost(attrs: SpanAttributes, hidden: dict[str, Any], draft: Draft) -> None:
     """`gen_ai.cost.total_cost`/`litellm.cost.total` (read by usage.py) else `hidden_params.response_cost`."""
     details: dict[str, Any] = {}
     attributes = attrs.raw()
+    consumed = attrs.consumed
     for prefix in COST_PREFIXES:
+        start = len(prefix)
         for key in attrs.keys_with_prefix(prefix):
-            name = key[len(prefix):]
+            name = key[start:]
             if name in TOTAL_COST_NAMES:
                 continue
-            value = as_float(attributes[key])
-            attrs.consumed.add(key)
+            value = attributes[key]
+            if type(value) is not float:  # (span floats are finite: the attribute view replaced NaN/inf)
+                value = as_float(value)
+            consumed.add(key)
             if value is not None:
                 if prefix == "litellm.cost." and not name.endswith("cost") and not name.startswith(_RATE_PREFIXES):
                     name = f"{name}_cost"  # v2 spells `litellm.cost.input` what v1 calls `input_cost`
@@ -452,7 +465,10 @@ def _provider(attrs: SpanAttributes, stored: dict[str, Any], draft: Draft) -> No
 
 def _tools(attrs: SpanAttributes, draft: Draft) -> None:
     """`llm.request.functions.N.{name,description,parameters}` -> tool definitions."""
-    functions = attrs.indexed("llm.request.functions.")
+    keys = attrs.keys_with_prefix(FUNCTIONS_PREFIX)
+    if not keys or (draft.tools and attrs.consumed.issuperset(keys)):
+        return  # none offered, or Traceloop's reader already mapped and consumed them
+    functions = attrs.indexed(FUNCTIONS_PREFIX)
     if functions and not draft.tools:
         draft.set_default("tools", msg.normalize_tool_definitions(functions))
 

@@ -58,8 +58,9 @@ class SpanMapper:
         self.sessions = sessions or SessionResolver()
         # A `honeyhive_otel.logs.GenAILogStore`: GenAI content that arrived as log records.
         self.log_store = log_store
-        # (resource, its environment attributes): the spans of a provider share one resource.
-        self._resource_environment: tuple[Any, dict[str, Any]] = (object(), {})
+        # (resource, its environment attributes, its first environment, its service name): the
+        # spans of a provider share one resource, read once.
+        self._resource_info: tuple[Any, dict[str, Any], str | None, str | None] = (object(), {}, None, None)
 
     def map(self, span: Any, bound: bool = True) -> Event:
         """The event of `span`; `bound=False` skips the bounding walk (the exporter bounds an event
@@ -79,7 +80,13 @@ class SpanMapper:
         is_litellm_request = litellm.is_request_span(attrs, span)
         draft = Draft(event_type=event_type.decide(attrs, is_litellm_request), event_name=str(span.name or "span"))
         errors: list[str] = []
-        applicable = [module for module in APPLY_ORDER if _safe_applies(module, attrs, span)]
+        applicable = []
+        for module in APPLY_ORDER:
+            try:
+                if module.applies(attrs, span):
+                    applicable.append(module)
+            except Exception:  # noqa: BLE001 - a convention that cannot tell does not apply
+                continue
         convention = _naming_convention(applicable)
         draft.convention = convention
         for module in applicable:
@@ -97,16 +104,21 @@ class SpanMapper:
             draft.metadata.setdefault(field, value)
         if draft.event_type == event_type.MODEL:
             usage.complete_total(draft.metadata)
+        if draft.disposition == "absorb" and not attrs.has_prefix("honeyhive"):
+            return self._absorbed(attrs, span, draft)
         inputs, outputs = shape(draft)
         start_ms, end_ms = _times(span)
-        trace_id, span_id = span.context.trace_id, span.context.span_id
+        context = span.context
+        trace_id, span_id = context.trace_id, context.span_id
         source = self._source(attrs, span)
         session = self.sessions.resolve(attrs, draft, trace_id, source, start_ms)
         parent = span.parent
         parent_span_id = parent.span_id if parent is not None and parent.span_id else None
-        span_events = span.events
+        span_events = attrs.events(span)
+        event_id = event_id_for(trace_id, span_id)
+        error = _pick_error(_error(attrs, span, span_events), draft.error)
         event = Event(
-            event_id=event_id_for(trace_id, span_id),
+            event_id=event_id,
             session_id=session.session_id,
             parent_id=parent_event_id_for(trace_id, parent_span_id) if parent_span_id else session.session_id,
             event_type=draft.event_type,
@@ -115,7 +127,7 @@ class SpanMapper:
             start_time=start_ms,
             end_time=end_ms,
             duration=round(end_ms - start_ms, 3),
-            error=_pick_error(_error(attrs, span, span_events), draft.error),
+            error=error,
             inputs=inputs,
             outputs=outputs,
             config=draft.config,
@@ -132,20 +144,54 @@ class SpanMapper:
             disposition=draft.disposition,
         )
         _honeyhive_buckets(attrs, event)
-        event.metadata["otel"] = _otel_metadata(span, scope, scope_name, convention, parent_span_id)
+        otel = event.metadata["otel"] = self._otel_metadata(span, context, scope, scope_name, convention,
+                                                             parent_span_id)
         if log_events:
-            event.metadata["otel"]["log_records"] = len(log_events)
-        extra_events = _extra_events(span_events) if span_events else None
-        if extra_events:
-            event.metadata["otel"]["events"] = extra_events
+            otel["log_records"] = len(log_events)
+        if span_events:
+            extra_events = _extra_events(span_events)
+            if extra_events:
+                otel["events"] = extra_events
         if errors:
             event.metadata["mapping_errors"] = errors
         unconsumed = attrs.unconsumed_dict()
         if unconsumed:
             event.metadata["attributes"] = unconsumed
         if self.options.debug and attrs.sources:
-            event.metadata["otel"]["sources"] = dict(attrs.sources)
+            otel["sources"] = dict(attrs.sources)
         return event
+
+    def _absorbed(self, attrs: SpanAttributes, span: Any, draft: Draft) -> Event:
+        """The event of a span that only adds detail to its parent's (LiteLLM's raw request span).
+
+        The coalescer reads only its identity, type and usage (to re-point its children to its
+        parent), then drops it: none of its content is built. Its session is still resolved,
+        which remembers a session the span names for the rest of its trace."""
+        start_ms, end_ms = _times(span)
+        context = span.context
+        trace_id, span_id = context.trace_id, context.span_id
+        session_id = self.sessions.session_id(attrs, draft, trace_id)
+        parent = span.parent
+        parent_span_id = parent.span_id if parent is not None and parent.span_id else None
+        return Event(
+            event_id=event_id_for(trace_id, span_id),
+            session_id=session_id,
+            parent_id=parent_event_id_for(trace_id, parent_span_id) if parent_span_id else session_id,
+            event_type=draft.event_type,
+            event_name=draft.event_name,
+            source=self._source(attrs, span),
+            start_time=start_ms,
+            end_time=end_ms,
+            duration=round(end_ms - start_ms, 3),
+            error=draft.error,
+            metadata=draft.metadata,
+            trace_id=trace_id,
+            span_id=span_id,
+            parent_span_id=parent_span_id,
+            parent_is_remote=bool(parent is not None and parent.is_remote),
+            convention=draft.convention,
+            disposition=draft.disposition,
+        )
 
     def _log_events(self, span: Any) -> list[tuple[str, dict[str, Any]]]:
         """The GenAI log records kept for this span (taken: each is used once)."""
@@ -163,20 +209,43 @@ class SpanMapper:
             return str(explicit)
         if self.options.source:
             return self.options.source
-        resource = self._environment_of(getattr(span, "resource", None))
+        resource_info = self._resource_of(getattr(span, "resource", None))
+        if not present:  # the common case: the span names no environment, its resource may
+            return resource_info[2] or "production"
+        resource = resource_info[1]
         for key in ENVIRONMENT_KEYS:
             value = attrs.peek(key) if key in present else resource[key]
             if not is_blank(value):
                 return str(value)
         return "production"
 
-    def _environment_of(self, resource: Any) -> dict[str, Any]:
-        """The resource's `ENVIRONMENT_KEYS` (absent ones are None), read once per resource."""
-        cached = self._resource_environment
+    def _resource_of(self, resource: Any) -> tuple[Any, dict[str, Any], str | None, str | None]:
+        """(resource, its `ENVIRONMENT_KEYS` (absent ones are None), the first of them that is set,
+        its service name), read once per resource."""
+        cached = self._resource_info
         if cached[0] is not resource:
             attributes = getattr(resource, "attributes", None) or {}
-            cached = self._resource_environment = (resource, {key: attributes.get(key) for key in ENVIRONMENT_KEYS})
-        return cached[1]
+            environment = {key: attributes.get(key) for key in ENVIRONMENT_KEYS}
+            first = next((str(value) for value in environment.values() if not is_blank(value)), None)
+            service = attributes.get("service.name")
+            cached = self._resource_info = (resource, environment, first, None if is_blank(service) else str(service))
+        return cached
+
+    def _otel_metadata(self, span: Any, context: Any, scope: Any, scope_name: str, convention: str,
+                       parent_span_id: int | None) -> dict[str, Any]:
+        otel: dict[str, Any] = {
+            "scope": {"name": scope_name, "version": getattr(scope, "version", None) or ""},
+            "convention": convention,
+            "trace_id": f"{context.trace_id:032x}",
+            "span_id": f"{context.span_id:016x}",
+            "kind": getattr(getattr(span, "kind", None), "name", "INTERNAL"),
+        }
+        if parent_span_id:
+            otel["parent_span_id"] = f"{parent_span_id:016x}"
+        service = self._resource_of(getattr(span, "resource", None))[3]
+        if service is not None:
+            otel["service_name"] = service
+        return otel
 
     def _fallback(self, span: Any, error: Exception) -> Event:
         """A minimal, valid event for a span the full mapping could not handle."""
@@ -200,13 +269,6 @@ class SpanMapper:
             trace_id=trace_id, span_id=span_id, parent_span_id=parent_span_id,
             session=SessionInfo(session_id, self.sessions.session_name, source, start_ms),
         )
-
-
-def _safe_applies(module: Any, attrs: SpanAttributes, span: Any) -> bool:
-    try:
-        return bool(module.applies(attrs, span))
-    except Exception:  # noqa: BLE001
-        return False
 
 
 def _naming_convention(applicable: list[Any]) -> str:
@@ -239,9 +301,8 @@ def _error(attrs: SpanAttributes, span: Any, span_events: Any = None) -> str | N
             message = attributes.get("exception.message") or ""
             return f"{kind}: {message}" if message else str(kind)
     status = getattr(span, "status", None)
-    status_code = getattr(getattr(status, "status_code", None), "name", "")
-    error_type = attrs.peek("error.type")
-    if status_code == "ERROR":
+    if getattr(getattr(status, "status_code", None), "name", "") == "ERROR":
+        error_type = attrs.peek("error.type")
         description = getattr(status, "description", None)
         kind = str(error_type) if not is_blank(error_type) else "Error"
         if error_type is not None:
@@ -280,24 +341,6 @@ def _honeyhive_buckets(attrs: SpanAttributes, event: Event) -> None:
     name = attrs.get("honeyhive.event_name", "honeyhive_event_name")
     if not is_blank(name):
         event.event_name = str(name)
-
-
-def _otel_metadata(span: Any, scope: Any, scope_name: str, convention: str, parent_span_id: int | None) -> dict:
-    context = span.context
-    otel: dict[str, Any] = {
-        "scope": {"name": scope_name, "version": getattr(scope, "version", None) or ""},
-        "convention": convention,
-        "trace_id": f"{context.trace_id:032x}",
-        "span_id": f"{context.span_id:016x}",
-        "kind": getattr(getattr(span, "kind", None), "name", "INTERNAL"),
-    }
-    if parent_span_id:
-        otel["parent_span_id"] = f"{parent_span_id:016x}"
-    resource = getattr(getattr(span, "resource", None), "attributes", None) or {}
-    service = resource.get("service.name")
-    if not is_blank(service):
-        otel["service_name"] = str(service)
-    return otel
 
 
 def _extra_events(span_events: Any) -> list[dict[str, Any]]:

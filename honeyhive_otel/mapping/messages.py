@@ -11,7 +11,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .values import as_text, is_blank, parse_json, parse_structured, to_jsonable
+from .values import (
+    as_text,
+    is_blank,
+    parse_json,
+    parse_json_jsonable,
+    parse_structured,
+    parse_structured_jsonable,
+    to_jsonable,
+)
 
 
 def _structured(value: Any) -> Any:
@@ -61,10 +69,10 @@ def arguments_json(arguments: Any) -> str:
     if arguments is None:
         return "{}"
     if isinstance(arguments, str):
-        parsed = parse_json(arguments)
+        parsed = parse_json_jsonable(arguments)
         if parsed is arguments:
             return arguments  # not JSON: keep what the model produced
-        return _ARGUMENTS_ENCODER.encode(to_jsonable(parsed))
+        return _ARGUMENTS_ENCODER.encode(parsed)
     return _ARGUMENTS_ENCODER.encode(to_jsonable(arguments))
 
 
@@ -322,27 +330,28 @@ def normalize_output_messages(value: Any, finish_reasons: list[Any] | None = Non
 
 def normalize_tool_definitions(value: Any) -> list[dict[str, Any]] | None:
     """Tool definitions in OTel, OpenAI, Anthropic or flat form -> OpenAI function tools."""
-    value = _structured(value)
+    value = parse_structured_jsonable(value)  # (the one walk: parts below are JSON-ready)
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list):
         return None
     tools = []
     for item in value:
-        item = parse_structured(item) if isinstance(item, str) else item
+        item = parse_structured_jsonable(item) if isinstance(item, str) else item
         if not isinstance(item, dict):
             continue
         function = item.get("function") if isinstance(item.get("function"), dict) else item
         name = function.get("name")
         if is_blank(name):
-            tools.append(to_jsonable(item))
+            tools.append(item)
             continue
         definition: dict[str, Any] = {"name": str(name)}
         if not is_blank(function.get("description")):
             definition["description"] = str(function["description"])
         parameters = function.get("parameters", function.get("input_schema"))
         if parameters is not None:
-            definition["parameters"] = to_jsonable(parse_structured(parameters))
+            definition["parameters"] = (parse_structured_jsonable(parameters)
+                                        if isinstance(parameters, str) else parameters)
         tool_type = item.get("type") if not is_blank(item.get("type")) else "function"
         tools.append({"type": tool_type, "function": definition})
     return tools

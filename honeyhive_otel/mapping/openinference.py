@@ -390,7 +390,9 @@ def _cost_and_token_details(attrs: SpanAttributes, draft: Draft) -> None:
         suffix = key[len(COST_PREFIX):]
         if suffix == "total":
             continue  # usage.py reads it
-        cost = as_float(attributes[key])
+        cost = attributes[key]
+        if type(cost) is not float:  # (span floats are finite: the attribute view replaced NaN/inf)
+            cost = as_float(cost)
         if cost is None:
             continue
         attrs.consumed.add(key)

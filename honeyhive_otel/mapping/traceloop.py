@@ -228,6 +228,8 @@ def _request_parameters(attrs: SpanAttributes, draft: Draft, keys: list[str]) ->
 
 def _functions(attrs: SpanAttributes, draft: Draft) -> None:
     """`llm.request.functions.N.{name,description,parameters}`: the tools offered."""
+    if draft.tools:
+        return  # an earlier convention mapped them (`_request_parameters` consumes the keys)
     slots = attrs.indexed(FUNCTIONS_PREFIX)
     if not slots:
         return

@@ -25,6 +25,8 @@ TRICKY_DOCUMENTS = [
     '"\\ud800 lone surrogate"',
     '{"dup": 1, "dup": 2}',
     "[1e400, -0.0, 1.5e-7]",
+    ' {"leading": "whitespace"}',
+    '{"trailing": "whitespace"}\n',
 ]
 
 
@@ -34,7 +36,7 @@ def test_loads_matches_json(document: str) -> None:
     assert repr(actual) == repr(expected)  # repr: NaN != NaN, and -0.0 == 0.0
 
 
-@pytest.mark.parametrize("document", ["", "{", "[1,]", "nope", "{'a': 1}"])
+@pytest.mark.parametrize("document", ["", "{", "[1,]", "nope", "{'a': 1}", '{"a": 1} x', "1 2"])
 def test_loads_rejects_what_json_rejects(document: str) -> None:
     with pytest.raises(ValueError):
         jsonfast.loads(document)

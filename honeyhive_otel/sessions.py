@@ -93,7 +93,7 @@ class SessionResolver:
         metadata.update(draft.session_metadata)
         if raw_id is not None:
             metadata["raw_session_id"] = raw_id
-        if is_blank(name):
+        if name is None or is_blank(name):
             name = draft.session_name or (scoped_name if not is_blank(scoped_name) else None) or self.session_name
         user_properties.update(per_call_user_properties)
         return SessionInfo(
@@ -101,8 +101,8 @@ class SessionResolver:
             session_name=str(name),
             source=source,
             start_time=start_time_ms,
-            metadata=_jsonable(metadata),
-            user_properties=_jsonable(user_properties),
+            metadata=_jsonable(metadata) if metadata else metadata,
+            user_properties=_jsonable(user_properties) if user_properties else user_properties,
         )
 
     def session_id(self, attrs: SpanAttributes, draft: Draft, trace_id: int) -> str:
@@ -117,7 +117,8 @@ class SessionResolver:
         if raw is not None:
             session_id, raw_id = normalize_session_id(raw)
             self._remember(trace_id, session_id, raw_id)
-            attrs.note("session_id", origin)
+            if attrs.debug:
+                attrs.note("session_id", origin)
             return session_id, raw_id, origin
         remembered = self._recall(trace_id)
         if remembered is not None:
@@ -136,7 +137,7 @@ class SessionResolver:
                     if not is_blank(value):
                         attrs.consumed.update(present & _SESSION_KEY_SET)
                         return value, key
-        if not is_blank(draft.session_id):
+        if draft.session_id is not None and not is_blank(draft.session_id):
             return draft.session_id, "convention"
         value = attrs.get(CONTEXT_SESSION_KEY) if CONTEXT_SESSION_KEY in present else None
         if not is_blank(value):

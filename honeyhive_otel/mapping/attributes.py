@@ -20,6 +20,8 @@ from .values import is_blank
 MAX_INDEX = 10_000
 
 _INDEXED = re.compile(r"^(\d{1,9})\.(.+)$")
+# The same, matched at a position (`pattern.match(key, len(prefix))`: no slice of the key).
+_INDEXED_AT = re.compile(r"(\d{1,9})\.(.+)$")
 
 # Attribute value types that never hold a float.
 _PLAIN_KINDS = frozenset((str, int, bool))
@@ -28,7 +30,8 @@ _PLAIN_KINDS = frozenset((str, int, bool))
 class SpanAttributes:
     """Attribute access with consumption tracking; every getter marks what it read."""
 
-    __slots__ = ("_attrs", "consumed", "sources", "_debug", "_prefix_cache", "_sorted_keys", "_events")
+    __slots__ = ("_attrs", "consumed", "sources", "debug", "_prefix_cache", "_sorted_keys", "_events",
+                 "_scope_name", "litellm_request")
 
     def __init__(self, attributes: Any, debug: bool = False) -> None:
         try:
@@ -41,10 +44,13 @@ class SpanAttributes:
             self._attrs = attrs
         self.consumed: set[str] = set()
         self.sources: dict[str, str] = {}
-        self._debug = debug
+        self.debug = debug  # record provenance (`note`); read-only
         self._prefix_cache: dict[str, list[str]] = {}
         self._sorted_keys: list[str] | None = None
         self._events: tuple[Any, ...] | None = None
+        self._scope_name: str | None = None
+        # `litellm.is_request_span` of this span, decided once (the mapper and LiteLLM's applies/apply ask).
+        self.litellm_request: bool | None = None
 
     # ----- plain access -------------------------------------------------------------
     def raw(self) -> dict[str, Any]:
@@ -58,6 +64,14 @@ class SpanAttributes:
         if events is None:
             events = self._events = tuple(getattr(span, "events", None) or ())
         return events
+
+    def scope_name(self, span: Any) -> str:
+        """The instrumentation scope name of `span` ("" when none), read once: every convention's
+        `applies` asks, and an SDK span's properties are Python calls."""
+        name = self._scope_name
+        if name is None:
+            name = self._scope_name = getattr(getattr(span, "instrumentation_scope", None), "name", "") or ""
+        return name
 
     def has(self, key: str) -> bool:
         return key in self._attrs
@@ -81,7 +95,7 @@ class SpanAttributes:
                 self.consumed.add(key)
                 if found_key is None and not is_blank(attrs[key]):
                     found, found_key = attrs[key], key
-        if found_key is not None and field:
+        if found_key is not None and field and self.debug:
             self.note(field, found_key)
         return found
 
@@ -93,7 +107,7 @@ class SpanAttributes:
 
     def note(self, field: str, source: str) -> None:
         """Record that `field` of the event came from `source` (debug provenance)."""
-        if self._debug and field not in self.sources:
+        if self.debug and field not in self.sources:
             self.sources[field] = source
 
     # ----- prefixes and indexed keys ------------------------------------------------
@@ -114,7 +128,15 @@ class SpanAttributes:
         return cached
 
     def has_prefix(self, prefix: str) -> bool:
-        return bool(self.keys_with_prefix(prefix))
+        """Whether any key starts with `prefix`: one binary search, no list of the keys built."""
+        cached = self._prefix_cache.get(prefix)
+        if cached is not None:
+            return bool(cached)
+        keys = self._sorted_keys
+        if keys is None:
+            keys = self._sorted_keys = sorted(self._attrs)
+        start = bisect_left(keys, prefix)
+        return start < len(keys) and keys[start].startswith(prefix)
 
     def prefixed(self, prefix: str, consume: bool = True) -> dict[str, Any]:
         """All attributes under `prefix`, keyed by the rest of the name."""
@@ -132,15 +154,17 @@ class SpanAttributes:
         consumed but ignored, so `llm.input_messages.999999999.message.role` costs nothing.
         """
         slots: dict[int, dict[str, Any]] = {}
-        for rest, value in self.prefixed(prefix, consume=False).items():
-            match = _INDEXED.match(rest)
-            if not match:
+        attributes, consumed, start = self._attrs, self.consumed, len(prefix)
+        for key in self.keys_with_prefix(prefix):
+            match = _INDEXED_AT.match(key, start)
+            if match is None:
                 continue  # not an indexed key: it stays unconsumed, kept in metadata.attributes
-            self.consumed.add(prefix + rest)
-            index = int(match.group(1))
+            consumed.add(key)
+            number, rest = match.groups()
+            index = int(number)
             if index > MAX_INDEX:
                 continue
-            slots.setdefault(index, {})[match.group(2)] = value
+            slots.setdefault(index, {})[rest] = attributes[key]
         return [slots[i] for i in sorted(slots)]
 
     def unconsumed(self) -> Iterator[tuple[str, Any]]:
@@ -180,9 +204,15 @@ def _copy(attributes: Any) -> dict[str, Any]:
 def _finite(attrs: dict[str, Any]) -> dict[str, Any]:
     """Replace NaN and infinite floats (top level, or inside a sequence value) by the strings
     "NaN", "Infinity", "-Infinity": JSON has no such numbers and encoders disagree on them."""
+    isfinite = math.isfinite
     for value in attrs.values():
-        if type(value) in _PLAIN_KINDS:
+        kind = type(value)
+        if kind in _PLAIN_KINDS:
             continue  # most values: one type test each
+        if kind is float:
+            if isfinite(value):
+                continue
+            break
         if _has_non_finite(value):
             break
     else:

@@ -16,7 +16,7 @@ from .values import is_blank
 _EMPTY_SLOT_VALUES = (None, {}, [])
 
 
-@dataclass
+@dataclass(slots=True)
 class Draft:
     event_type: str
     event_name: str

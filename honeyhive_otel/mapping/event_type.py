@@ -27,6 +27,7 @@ _OPERATION_TYPES = {
 _OPENINFERENCE_TYPES = {"LLM": MODEL, "EMBEDDING": MODEL, "TOOL": TOOL, "RETRIEVER": TOOL, "RERANKER": TOOL}
 _TRACELOOP_TYPES = {"workflow": CHAIN, "task": CHAIN, "agent": CHAIN, "tool": TOOL, "llm": MODEL}
 
+TOOL_ATTRIBUTES = ("gen_ai.tool.name", "gen_ai.tool.call.id")
 MODEL_ATTRIBUTES = (
     "gen_ai.request.model", "gen_ai.response.model", "llm.model_name", "llm.request.model",
     "llm.response.model", "embedding.model_name",
@@ -79,12 +80,17 @@ def _decide(attrs: SpanAttributes, is_litellm_request: bool) -> str:
         decided = _TRACELOOP_TYPES.get(traceloop_kind.strip().lower())
         if decided:
             return decided
-    if not is_blank(raw.get("llm.request.type")) or is_litellm_request:
+    # (`value is not None` first: most of these keys are absent, and need no call to is_blank)
+    request_type = raw.get("llm.request.type")
+    if is_litellm_request or (request_type is not None and not is_blank(request_type)):
         return MODEL
-    if not is_blank(raw.get("gen_ai.tool.name")) or not is_blank(raw.get("gen_ai.tool.call.id")):
-        return TOOL  # pydantic-ai and others set no operation name on tool spans
+    for key in TOOL_ATTRIBUTES:
+        value = raw.get(key)
+        if value is not None and not is_blank(value):
+            return TOOL  # pydantic-ai and others set no operation name on tool spans
     for key in MODEL_ATTRIBUTES:
-        if not is_blank(raw.get(key)):
+        value = raw.get(key)
+        if value is not None and not is_blank(value):
             return CHAIN if has_agent_marker(attrs) else MODEL
     return CHAIN
 

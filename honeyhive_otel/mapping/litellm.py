@@ -28,6 +28,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from opentelemetry.trace import SpanKind
+
 from ..litellm import steering
 from ..litellm.context import STORE, pick_attempt
 from ..litellm.secrets import redact
@@ -86,19 +88,19 @@ REQUEST_PARAMETERS = ("temperature", "top_p", "max_tokens", "max_completion_toke
 
 
 # ----- detection --------------------------------------------------------------------
-def _scope(span: Any) -> str:
-    return getattr(getattr(span, "instrumentation_scope", None), "name", "") or ""
-
-
 def is_request_span(attrs: SpanAttributes, span: Any) -> bool:
-    """A LiteLLM call: its own `litellm_request`, or a span LiteLLM wrote its call onto."""
-    if not attrs.has("litellm.call_id"):
-        return False
-    return _scope(span) == SCOPE or attrs.has("hidden_params") or attrs.has("llm.request.type")
+    """A LiteLLM call: its own `litellm_request`, or a span LiteLLM wrote its call onto
+    (decided once per span, remembered on its attributes view)."""
+    decided = attrs.litellm_request
+    if decided is None:
+        raw = attrs.raw()
+        decided = attrs.litellm_request = "litellm.call_id" in raw and (
+            attrs.scope_name(span) == SCOPE or "hidden_params" in raw or "llm.request.type" in raw)
+    return decided
 
 
 def applies(attrs: SpanAttributes, span: Any) -> bool:
-    return _scope(span) == SCOPE or is_request_span(attrs, span)
+    return attrs.scope_name(span) == SCOPE or is_request_span(attrs, span)
 
 
 def _is_service_span(attrs: SpanAttributes) -> bool:
@@ -106,21 +108,14 @@ def _is_service_span(attrs: SpanAttributes) -> bool:
 
 
 def _is_proxy_request_span(attrs: SpanAttributes, span: Any) -> bool:
-    kind = getattr(getattr(span, "kind", None), "name", "")
-    return kind == "SERVER" or attrs.has("litellm.preprocessing.duration_ms") or (
+    kind = getattr(span, "kind", None)  # (an enum member's `.name` is a Python-level property)
+    server = kind is SpanKind.SERVER if type(kind) is SpanKind else getattr(kind, "name", "") == "SERVER"
+    return server or attrs.has("litellm.preprocessing.duration_ms") or (
         attrs.has("exception") and not attrs.has("litellm.call_id"))
 
 
 _NOT_RAW_SEGMENTS = frozenset({"request", "response", "usage", "token_count", "input_messages", "output_messages",
                                "invocation_parameters", "prompts", "function_call"})
-
-
-def _is_raw_key(key: str) -> bool:
-    """`llm.<provider>.<field>` (the provider's request/response body) or the team stamp on it."""
-    if key.startswith("metadata.user_api_key_team_"):
-        return True
-    parts = key.split(".", 2)
-    return len(parts) == 3 and parts[0] == "llm" and parts[1] not in _NOT_RAW_SEGMENTS
 
 
 def _is_raw_request_span(attrs: SpanAttributes, span: Any) -> bool:
@@ -133,10 +128,20 @@ def _is_raw_request_span(attrs: SpanAttributes, span: Any) -> bool:
             or _is_proxy_request_span(attrs, span):
         return False
     named = str(getattr(span, "name", "")) == "raw_gen_ai_request"
-    keys = list(attrs.raw())
+    keys = attrs.raw()
     if not keys:
         return named
-    return all(_is_raw_key(key) for key in keys) and (named or any(key.startswith("llm.") for key in keys))
+    # Every key is `llm.<provider>.<field>` (the provider's request/response body) or the team stamp on it.
+    has_body = False
+    for key in keys:
+        if key.startswith("llm."):
+            end = key.find(".", 4)
+            if end < 0 or key[4:end] in _NOT_RAW_SEGMENTS:
+                return False
+            has_body = True
+        elif not key.startswith("metadata.user_api_key_team_"):
+            return False
+    return named or has_body
 
 
 # ----- apply ------------------------------------------------------------------------
@@ -145,7 +150,7 @@ def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
     if is_request_span(attrs, span):
         _request(attrs, span, draft)
         return
-    if _scope(span) != SCOPE:
+    if attrs.scope_name(span) != SCOPE:
         return
     if _is_raw_request_span(attrs, span):
         draft.disposition = "absorb"

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.trace import SpanKind, StatusCode
+
 from ..event import Event
 from ..ids import event_id_for, parent_event_id_for
 from ..sessions import SessionResolver
@@ -37,6 +39,9 @@ SOURCE_KEYS = ("honeyhive.source", "honeyhive_source")
 # Read from the span first, then from its resource.
 ENVIRONMENT_KEYS = ("deployment.environment.name", "deployment.environment", "gen_ai.environment")
 _SOURCE_READ_KEYS = frozenset((*SOURCE_KEYS, *ENVIRONMENT_KEYS))
+# Span kind -> its name: an enum member's `.name` is a Python-level property call (as is
+# `StatusCode.name`: `_error` compares the member).
+_KIND_NAMES = {kind: kind.name for kind in SpanKind}
 
 
 @dataclass
@@ -75,8 +80,6 @@ class SpanMapper:
     # ------------------------------------------------------------------------------
     def _map(self, span: Any) -> Event:
         attrs = SpanAttributes(span.attributes, debug=self.options.debug)
-        scope = getattr(span, "instrumentation_scope", None)
-        scope_name = getattr(scope, "name", "") or ""
         is_litellm_request = litellm.is_request_span(attrs, span)
         draft = Draft(event_type=event_type.decide(attrs, is_litellm_request), event_name=str(span.name or "span"))
         errors: list[str] = []
@@ -94,7 +97,7 @@ class SpanMapper:
                 module.apply(attrs, span, draft)
             except Exception as error:  # noqa: BLE001 - partial event beats no event
                 errors.append(f"{module.CONVENTION}: {type(error).__name__}")
-        log_events = self._log_events(span)
+        log_events = self._log_events(span) if self.log_store is not None else ()
         if log_events:
             try:  # after the span's own content: log records only fill what is still empty
                 genai.content_from_events(log_events, draft, as_list(attrs.peek("gen_ai.response.finish_reasons")))
@@ -110,7 +113,8 @@ class SpanMapper:
         start_ms, end_ms = _times(span)
         context = span.context
         trace_id, span_id = context.trace_id, context.span_id
-        source = self._source(attrs, span)
+        resource_info = self._resource_of(getattr(span, "resource", None))
+        source = self._source(attrs, resource_info)
         session = self.sessions.resolve(attrs, draft, trace_id, source, start_ms)
         parent = span.parent
         parent_span_id = parent.span_id if parent is not None and parent.span_id else None
@@ -144,8 +148,8 @@ class SpanMapper:
             disposition=draft.disposition,
         )
         _honeyhive_buckets(attrs, event)
-        otel = event.metadata["otel"] = self._otel_metadata(span, context, scope, scope_name, convention,
-                                                             parent_span_id)
+        otel = event.metadata["otel"] = _otel_metadata(span, context, attrs.scope_name(span), convention,
+                                                        parent_span_id, resource_info[3])
         if log_events:
             otel["log_records"] = len(log_events)
         if span_events:
@@ -179,7 +183,7 @@ class SpanMapper:
             parent_id=parent_event_id_for(trace_id, parent_span_id) if parent_span_id else session_id,
             event_type=draft.event_type,
             event_name=draft.event_name,
-            source=self._source(attrs, span),
+            source=self._source(attrs, self._resource_of(getattr(span, "resource", None))),
             start_time=start_ms,
             end_time=end_ms,
             duration=round(end_ms - start_ms, 3),
@@ -202,14 +206,14 @@ class SpanMapper:
         except Exception:  # noqa: BLE001
             return []
 
-    def _source(self, attrs: SpanAttributes, span: Any) -> str:
+    def _source(self, attrs: SpanAttributes, resource_info: tuple[Any, dict[str, Any], str | None, str | None]) -> str:
+        """`resource_info`: `_resource_of` the span's resource."""
         present = attrs.present(_SOURCE_READ_KEYS)
         explicit = attrs.get(*SOURCE_KEYS) if present else None
-        if not is_blank(explicit):
+        if explicit is not None and not is_blank(explicit):
             return str(explicit)
         if self.options.source:
             return self.options.source
-        resource_info = self._resource_of(getattr(span, "resource", None))
         if not present:  # the common case: the span names no environment, its resource may
             return resource_info[2] or "production"
         resource = resource_info[1]
@@ -230,22 +234,6 @@ class SpanMapper:
             service = attributes.get("service.name")
             cached = self._resource_info = (resource, environment, first, None if is_blank(service) else str(service))
         return cached
-
-    def _otel_metadata(self, span: Any, context: Any, scope: Any, scope_name: str, convention: str,
-                       parent_span_id: int | None) -> dict[str, Any]:
-        otel: dict[str, Any] = {
-            "scope": {"name": scope_name, "version": getattr(scope, "version", None) or ""},
-            "convention": convention,
-            "trace_id": f"{context.trace_id:032x}",
-            "span_id": f"{context.span_id:016x}",
-            "kind": getattr(getattr(span, "kind", None), "name", "INTERNAL"),
-        }
-        if parent_span_id:
-            otel["parent_span_id"] = f"{parent_span_id:016x}"
-        service = self._resource_of(getattr(span, "resource", None))[3]
-        if service is not None:
-            otel["service_name"] = service
-        return otel
 
     def _fallback(self, span: Any, error: Exception) -> Event:
         """A minimal, valid event for a span the full mapping could not handle."""
@@ -269,6 +257,24 @@ class SpanMapper:
             trace_id=trace_id, span_id=span_id, parent_span_id=parent_span_id,
             session=SessionInfo(session_id, self.sessions.session_name, source, start_ms),
         )
+
+
+def _otel_metadata(span: Any, context: Any, scope_name: str, convention: str, parent_span_id: int | None,
+                   service: str | None) -> dict[str, Any]:
+    kind = getattr(span, "kind", None)
+    otel: dict[str, Any] = {
+        "scope": {"name": scope_name,
+                  "version": getattr(getattr(span, "instrumentation_scope", None), "version", None) or ""},
+        "convention": convention,
+        "trace_id": f"{context.trace_id:032x}",
+        "span_id": f"{context.span_id:016x}",
+        "kind": _KIND_NAMES[kind] if type(kind) is SpanKind else getattr(kind, "name", "INTERNAL"),
+    }
+    if parent_span_id:
+        otel["parent_span_id"] = f"{parent_span_id:016x}"
+    if service is not None:
+        otel["service_name"] = service
+    return otel
 
 
 def _naming_convention(applicable: list[Any]) -> str:
@@ -301,7 +307,8 @@ def _error(attrs: SpanAttributes, span: Any, span_events: Any = None) -> str | N
             message = attributes.get("exception.message") or ""
             return f"{kind}: {message}" if message else str(kind)
     status = getattr(span, "status", None)
-    if getattr(getattr(status, "status_code", None), "name", "") == "ERROR":
+    code = getattr(status, "status_code", None)
+    if (code is StatusCode.ERROR) if type(code) is StatusCode else getattr(code, "name", "") == "ERROR":
         error_type = attrs.peek("error.type")
         description = getattr(status, "description", None)
         kind = str(error_type) if not is_blank(error_type) else "Error"

@@ -125,8 +125,15 @@ def _join_text(texts: list[str]) -> str:
     return "\n".join(texts)
 
 
-def _from_parts(role: str, parts: list[Any], extra: dict[str, Any]) -> list[dict[str, Any]]:
+def _from_parts(role: str, parts: list[Any], extra: dict[str, Any] | None) -> list[dict[str, Any]]:
     """An OTel `{role, parts}` message -> one OpenAI message (or one per tool response)."""
+    if len(parts) == 1:  # the usual message: one text part, whose text is the content
+        part = parts[0]
+        if type(part) is dict and part.get("type") == "text" and type(text := part.get("content")) is str:
+            message = {"role": role, "content": text}
+            if extra:
+                message.update(extra)
+            return [message]
     texts: list[str] = []
     # Built when first needed: most messages are text parts only, which become one string.
     content_parts: list[dict[str, Any]] | None = None
@@ -224,10 +231,8 @@ def normalize_message(message: Any) -> list[dict[str, Any]]:
     if not isinstance(message, dict):
         return []
     role = normalize_role(message.get("role"))
-    extra: dict[str, Any] = {}
     name = message.get("name")
-    if name is not None and not is_blank(name):
-        extra["name"] = str(message["name"])
+    extra = {"name": str(name)} if name is not None and not is_blank(name) else None
     parts = message.get("parts")
     if isinstance(parts, list):
         return _from_parts(role, parts, extra)
@@ -242,7 +247,8 @@ def normalize_message(message: Any) -> list[dict[str, Any]]:
         result["tool_call_id"] = str(call_id)
     if not is_blank(message.get("reasoning_content")):
         result["reasoning_content"] = as_text(message["reasoning_content"])
-    result.update(extra)
+    if extra:
+        result.update(extra)
     return [result]
 
 
@@ -271,7 +277,7 @@ def system_message(instructions: Any) -> dict[str, Any] | None:
     if isinstance(value, dict):
         value = [value]
     if isinstance(value, list):
-        converted = _from_parts("system", value, {})
+        converted = _from_parts("system", value, None)
         return converted[0] if converted else None
     return {"role": "system", "content": as_text(value)}
 

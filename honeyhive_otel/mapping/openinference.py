@@ -264,7 +264,7 @@ def _message(slot: dict[str, Any], state: _State, default_role: str) -> list[dic
     if not fields:
         return []
     role = fields.get("role")
-    message: dict[str, Any] = {"role": role if isinstance(role, str) and not is_blank(role) else default_role}
+    message: dict[str, Any] = {"role": role if isinstance(role, str) and role.strip() else default_role}
     content = state.text(fields.get("content"))
     nested = any(key.startswith(_NESTED_FIELDS) for key in fields)
     reasoning: list[Any] = []
@@ -280,13 +280,14 @@ def _message(slot: dict[str, Any], state: _State, default_role: str) -> list[dic
         message["reasoning_content"] = "\n".join(reasoning)
     calls = [_tool_call(call, state) for call in nest_indexed(fields, "tool_calls.")] if nested else []
     function_name = fields.get("function_call_name")
-    if not is_blank(function_name):
+    if function_name is not None and not is_blank(function_name):
         calls.append(msg.tool_call(None, function_name, state.text(fields.get("function_call_arguments_json"))))
     if calls:
         message["tool_calls"] = calls
     for key in ("tool_call_id", "name"):
-        if not is_blank(fields.get(key)):
-            message[key] = str(fields[key])
+        value = fields.get(key)
+        if value is not None and not is_blank(value):
+            message[key] = str(value)
     return msg.normalize_message(message)
 
 

@@ -40,7 +40,7 @@ from .values import (
 
 CONVENTION = "openlit"
 
-DETECT_KEYS = ("gen_ai.application_name", "gen_ai.endpoint", "gen_ai.usage.cost")
+DETECT_KEYS = frozenset(("gen_ai.application_name", "gen_ai.endpoint", "gen_ai.usage.cost"))
 TOOLS_PLACEHOLDER = "Function called with tools"
 EMBEDDING_OPERATIONS = ("embedding", "embeddings")
 PROMPT_EVENT = "gen_ai.content.prompt"
@@ -78,18 +78,28 @@ _DECODER = json.JSONDecoder()  # stateless: one for every call of _json_sequence
 
 def applies(attrs: SpanAttributes, span: Any) -> bool:
     raw = attrs.raw()
-    for key in DETECT_KEYS:
-        if key in raw:
-            return True
-    if _is_openlit_name(raw.get(SDK_NAME)):
+    if not raw.keys().isdisjoint(DETECT_KEYS):
         return True
-    scope_name = getattr(getattr(span, "instrumentation_scope", None), "name", "") or ""
-    if scope_name.startswith("openlit"):
+    if SDK_NAME in raw and _is_openlit_name(raw[SDK_NAME]):
+        return True
+    if attrs.scope_name(span).startswith("openlit"):
         return True
     # Old OpenLIT sets up the TracerProvider itself: its resource names it. Only GenAI spans
     # count, so a user's own spans under that provider are not claimed.
-    resource = getattr(getattr(span, "resource", None), "attributes", None)
-    return resource is not None and _is_openlit_name(resource.get(SDK_NAME)) and _has_genai(attrs, span)
+    return _openlit_resource(getattr(span, "resource", None)) and _has_genai(attrs, span)
+
+
+# (resource, whether it names OpenLIT): the spans of a provider share one resource, read once.
+_last_resource: tuple[Any, bool] = (object(), False)
+
+
+def _openlit_resource(resource: Any) -> bool:
+    global _last_resource
+    last = _last_resource
+    if last[0] is not resource:
+        attributes = getattr(resource, "attributes", None)
+        last = _last_resource = (resource, attributes is not None and _is_openlit_name(attributes.get(SDK_NAME)))
+    return last[1]
 
 
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
@@ -103,7 +113,7 @@ def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
     if draft.event_type != MODEL:
         return
     _old_prompt(span, attrs, draft)
-    _choices(span, draft)
+    _choices(attrs.events(span), draft)
     _placeholder_output(draft)
     _tool_calls(attrs, draft)
     _finish_reason(attrs, draft)
@@ -118,7 +128,7 @@ def _is_openlit_name(value: Any) -> bool:
 
 def _has_genai(attrs: SpanAttributes, span: Any) -> bool:
     return attrs.has_prefix("gen_ai.") or any(
-        getattr(event, "name", "").startswith("gen_ai.") for event in (span.events or ()))
+        getattr(event, "name", "").startswith("gen_ai.") for event in attrs.events(span))
 
 
 # ----- context, usage, latency ----------------------------------------------------------
@@ -179,7 +189,7 @@ def _has_old_prompt(attrs: SpanAttributes, span: Any) -> bool:
     if isinstance(attrs.peek("gen_ai.prompt"), str):
         return True
     return any(getattr(event, "name", "") == PROMPT_EVENT
-               and isinstance((event.attributes or {}).get("gen_ai.prompt"), str) for event in (span.events or ()))
+               and isinstance((event.attributes or {}).get("gen_ai.prompt"), str) for event in attrs.events(span))
 
 
 def _old_prompt(span: Any, attrs: SpanAttributes, draft: Draft) -> None:
@@ -191,12 +201,12 @@ def _old_prompt(span: Any, attrs: SpanAttributes, draft: Draft) -> None:
             message["content"] = None
 
 
-def _choices(span: Any, draft: Draft) -> None:
+def _choices(span_events: tuple[Any, ...], draft: Draft) -> None:
     """`n > 1` in old builds: one `gen_ai.content.completion.<i>` event per choice."""
     if draft.output:
         return
     found: dict[int, str] = {}
-    for event in span.events or ():
+    for event in span_events:
         match = _CHOICE_EVENT.match(getattr(event, "name", "") or "")
         if not match or len(found) >= MAX_CHOICES:
             continue
@@ -329,7 +339,7 @@ def _raw_embedding_input(attrs: SpanAttributes, span: Any) -> Any:
     """The embedding input as the emitter wrote it: attribute, else the 1.26 prompt event."""
     value = attrs.peek("gen_ai.input.messages")
     if value is None:
-        for event in span.events or ():
+        for event in attrs.events(span):
             if getattr(event, "name", "") == PROMPT_EVENT:
                 attributes = event.attributes or {}
                 value = attributes.get("gen_ai.prompt", attributes.get("gen_ai.input.messages"))

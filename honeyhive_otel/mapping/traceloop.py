@@ -30,8 +30,8 @@ from .values import as_float, is_blank, parse_json, parse_structured, to_jsonabl
 CONVENTION = "traceloop"
 
 # Keys only Traceloop's instrumentations write (0.62 spans carry no `traceloop.*` key at all).
-MARKER_KEYS = ("llm.request.type", "gen_ai.openai.api_base", "gen_ai.is_streaming", "llm.usage.total_tokens",
-               "llm.headers", "gen_ai.headers")
+MARKER_KEYS = frozenset(("llm.request.type", "gen_ai.openai.api_base", "gen_ai.is_streaming",
+                         "llm.usage.total_tokens", "llm.headers", "gen_ai.headers"))
 REQUEST_PREFIX, FUNCTIONS_PREFIX = "llm.request.", "llm.request.functions."
 MARKER_PREFIXES = ("traceloop.", FUNCTIONS_PREFIX)
 INSTRUMENTATION_SCOPE = "opentelemetry.instrumentation."
@@ -67,15 +67,12 @@ EMBEDDING_TYPES = ("embedding", "embeddings")
 
 
 def applies(attrs: SpanAttributes, span: Any) -> bool:
-    raw = attrs.raw()
-    for key in MARKER_KEYS:
-        if key in raw:
-            return True
+    if not attrs.raw().keys().isdisjoint(MARKER_KEYS):
+        return True
     for prefix in MARKER_PREFIXES:
         if attrs.has_prefix(prefix):
             return True
-    scope_name = getattr(getattr(span, "instrumentation_scope", None), "name", "") or ""
-    return scope_name.startswith(INSTRUMENTATION_SCOPE) and attrs.has_prefix("gen_ai.prompt.")
+    return attrs.scope_name(span).startswith(INSTRUMENTATION_SCOPE) and attrs.has_prefix("gen_ai.prompt.")
 
 
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
@@ -209,7 +206,7 @@ def _model(attrs: SpanAttributes, span: Any, draft: Draft, present: set[str]) ->
     request_type = str(attrs.peek("llm.request.type") or attrs.peek("gen_ai.operation.name") or "").strip().lower()
     if request_type in EMBEDDING_TYPES:
         to_embedding_input(draft)
-    _first_chunk(span, draft)
+    _first_chunk(attrs, span, draft)
 
 
 def _request_parameters(attrs: SpanAttributes, draft: Draft, keys: list[str]) -> None:
@@ -274,11 +271,11 @@ def _filter_results(attrs: SpanAttributes, draft: Draft, present: set[str]) -> N
         draft.metadata.setdefault("content_filter_results", results)
 
 
-def _first_chunk(span: Any, draft: Draft) -> None:
+def _first_chunk(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
     """Streams: the first chunk event's time is the time to first token."""
     if "time_to_first_token_s" in draft.metrics:
         return
-    events = span.events
+    events = attrs.events(span)
     if not events:
         return
     start = getattr(span, "start_time", None)

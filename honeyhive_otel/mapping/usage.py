@@ -72,7 +72,8 @@ def read_usage(attrs: SpanAttributes) -> dict[str, Any]:
                     value = as_int(value)
                 if value is not None and value >= 0:
                     usage[field] = value
-                    attrs.note(_NOTES[field], key)
+                    if attrs.debug:
+                        attrs.note(_NOTES[field], key)
                     break
     complete_total(usage)
     for key in COST_SOURCES:
@@ -80,7 +81,8 @@ def read_usage(attrs: SpanAttributes) -> dict[str, Any]:
             cost = as_float(raw[key])
             if cost is not None and cost >= 0:
                 usage["cost"] = cost
-                attrs.note(_NOTES["cost"], key)
+                if attrs.debug:
+                    attrs.note(_NOTES["cost"], key)
                 break
     return usage
 

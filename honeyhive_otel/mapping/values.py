@@ -162,7 +162,7 @@ def parse_structured_jsonable(value: Any) -> Any:
 
 def parse_structured(value: Any) -> Any:
     """JSON first, then Python repr: for attributes whose emitters disagree on the encoding."""
-    parsed = parse_json(value)
+    parsed = _parse_json(value, jsonfast.loads)
     if parsed is value and isinstance(value, str):
         return _parse_literal(value)  # (parse_repr would try JSON a second time)
     return parsed

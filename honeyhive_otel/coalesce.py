@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .event import Event
+from .gil import yielding
 from .ids import event_id_for
 from .mapping.usage import has_usage, strip_usage
 
@@ -63,7 +64,7 @@ class Coalescer:
         # resolve most pairs without holding anything.
         for event in events:
             self._note(event)
-        for event in events:
+        for event in yielding(events):
             ready.extend(self._place(event, now))
         ready.extend(self._overflow())
         return ready

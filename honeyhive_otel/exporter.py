@@ -15,14 +15,15 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from . import config as cfg
 from .coalesce import Coalescer
 from .event import Event
+from .gil import yielding
 from .logs import GenAILogRecordProcessor, GenAILogStore
 from .mapping import MappingOptions, SpanMapper
 from .mapping.limits import bound_event
@@ -33,10 +34,7 @@ from .spool import DEFAULT_MAX_BYTES, Spool, SpooledBatch
 from .stats import ExportStats, RateLimitedLog, logger
 from .transport import HoneyHiveTransport, TransportOptions, encode
 
-_T = TypeVar("_T")
 _MAX_KNOWN_SESSIONS = 100_000
-# Export work between two offers of the GIL to the application's threads.
-_YIELD_AFTER_S = 0.0002
 
 
 class HoneyHiveSpanExporter(SpanExporter):
@@ -127,7 +125,7 @@ class HoneyHiveSpanExporter(SpanExporter):
             return SpanExportResult.FAILURE
         try:
             self.stats.add("spans_received", len(spans))
-            events = [self.mapper.map(span, bound=False) for span in _yielding(spans)]
+            events = [self.mapper.map(span, bound=False) for span in yielding(spans)]
             with self._lock:
                 ready = self.coalescer.add(events)
                 ok = self._send(ready)
@@ -211,7 +209,7 @@ class HoneyHiveSpanExporter(SpanExporter):
             return True
         deadline = min(deadline, self._deadline()) if deadline is not None else self._deadline()
         unconfirmed = self._create_sessions(events, deadline)
-        encoded = [self._encode(event) for event in _yielding(events)]
+        encoded = [self._encode(event) for event in yielding(events)]
         sendable = [(event, body) for event, body in zip(events, encoded, strict=True) if body is not None]
         delivery = self.transport.deliver([body for _, body in sendable], [e.event_id for e, _ in sendable],
                                           deadline)
@@ -411,17 +409,3 @@ def _make_spool(directory: str | os.PathLike[str] | None, max_bytes: int | None,
     except OSError as error:
         raise cfg.ConfigurationError(f"spool_dir {str(directory)!r} cannot be used: {error.strerror or error}") from error
 
-
-def _yielding(items: Sequence[_T]) -> Iterator[_T]:
-    """`items`, offering the GIL to other threads after each stretch of `_YIELD_AFTER_S` of work.
-
-    Export work is background work: left alone, the export thread keeps the GIL for the
-    interpreter's switch interval (5 ms) each time it gets it, while the application waits;
-    `time.sleep(0)` releases it, so a waiting application thread gets it back sooner.
-    """
-    started = time.perf_counter()
-    for item in items:
-        yield item
-        if time.perf_counter() - started >= _YIELD_AFTER_S:
-            time.sleep(0)
-            started = time.perf_counter()

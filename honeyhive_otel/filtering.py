@@ -46,6 +46,7 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanContext
 
+from .gil import yielding
 from .sessions import CONTEXT_SESSION_KEY
 from .stats import RateLimitedLog, logger
 
@@ -238,7 +239,7 @@ class SpanGate:
         live = self.live
         with self._lock:
             entries: list[tuple[Any, _Node, dict[int, _Node]]] = []
-            for span in spans:
+            for span in yielding(spans):
                 context = span.context
                 live.pop(context.span_id, None)
                 nodes = self._trace(context.trace_id)
@@ -248,7 +249,7 @@ class SpanGate:
                     self._nodes += 1
                 node.live = None
                 entries.append((span, node, nodes))
-            for span, node, _ in entries:
+            for span, node, _ in yielding(entries):
                 node.decision = node.sticky or self.decide(span)
             kept: list[ReadableSpan] = []
             for span, node, nodes in entries:

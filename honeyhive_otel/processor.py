@@ -28,6 +28,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from . import config as cfg
+from . import gil
 from .context import _KEY as _VALUES_KEY
 from .context import ContextValues, current
 from .filtering import MAX_RUNNING_SPANS, RULES, SpanFilter, SpanGate
@@ -79,6 +80,7 @@ class HoneyHiveSpanProcessor(SpanProcessor):
         self.gate.max_live = (self._queue_max or 2048) + MAX_RUNNING_SPANS
         self._live_cap = 2 * self.gate.max_live
         self._forward_start = not own
+        gil.report_activity()  # span starts tell the export thread when to hand the GIL over
         if own and hasattr(os, "register_at_fork"):
             # The SDK empties its queue in a forked child: forget the parent's spans with it.
             after_fork = weakref.WeakMethod(self._after_fork_in_child)
@@ -93,6 +95,7 @@ class HoneyHiveSpanProcessor(SpanProcessor):
 
     # ----- SpanProcessor ------------------------------------------------------------
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        gil.note_activity()
         try:
             # The cheapest checks first: outside any scope there is nothing to stamp.
             ctx = get_current() if parent_context is None else parent_context

@@ -124,20 +124,6 @@ def current(ctx: Context | None = None) -> ContextValues | None:
     return value if isinstance(value, ContextValues) else None
 
 
-def values_for_span(parent_context: Context | None) -> ContextValues | None:
-    """What a span started with `parent_context` inherits: that context's values, else the current ones.
-
-    An explicit context built elsewhere (for example extracted from headers) carries no
-    values of ours; the span is still started inside the caller's scope, so the current
-    context is the right fallback.
-    """
-    if parent_context is not None:
-        found = current(parent_context)
-        if found is not None:
-            return found
-    return current()
-
-
 def current_session_id() -> str | None:
     """The HoneyHive session id (a UUID) of the innermost `session()` in force, or None."""
     values = current()

@@ -102,7 +102,9 @@ class HoneyHiveSpanProcessor(SpanProcessor):
             values = ctx.get(_VALUES_KEY)
             bag = ctx.get(_BAGGAGE_KEY) if _BAGGAGE_KEY is not None else baggage.get_all(parent_context)
             if values is None and parent_context is not None:
-                values = current()  # a context built elsewhere (extracted headers): the caller's scope
+                # A context built elsewhere (extracted from headers) carries no values of ours; the
+                # span is still started inside the caller's scope, so the current values apply.
+                values = current()
             if values is not None or bag:
                 self._enrich(span, values, bag)
             live = self._live

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import threading
+
 from honeyhive_otel import gil
 
 
-def test_without_a_reporting_processor_it_always_hands_over() -> None:
+def test_without_a_reporting_processor_it_hands_over_while_other_threads_are_alive() -> None:
     activity = gil._Activity()
     assert activity.recent(now=1_000.0)
+    assert not activity.recent(now=1_000.0, others_alive=False)
+
+
+def test_only_threads_besides_the_caller_and_our_own_count_as_others() -> None:
+    release = threading.Event()
+    own = threading.Thread(target=release.wait, name="HoneyHiveRelease", daemon=True)
+    own.start()
+    try:
+        alive = {thread for thread in threading.enumerate() if thread is not threading.current_thread()}
+        expected = any(not thread.name.startswith(gil.OWN_THREAD_PREFIX) for thread in alive)
+        assert gil._others_alive() is expected  # pytest may run helper threads of its own
+        application = threading.Thread(target=release.wait, name="app-worker", daemon=True)
+        application.start()
+        assert gil._others_alive()
+    finally:
+        release.set()
 
 
 def test_with_a_reporting_processor_it_hands_over_only_after_recent_span_starts() -> None:

@@ -65,8 +65,9 @@ class Coalescer:
         for event in events:
             self._note(event)
         for event in yielding(events):
-            ready.extend(self._place(event, now))
-        ready.extend(self._overflow())
+            self._place(event, now, ready)
+        if len(self._held) > self.max_held:
+            ready.extend(self._overflow())
         return ready
 
     def due(self, now: float | None = None) -> list[Event]:
@@ -112,7 +113,8 @@ class Coalescer:
             note = notes[event.span_id] = _Note()
         note.parent = event.parent_span_id
         note.event_type = event.event_type
-        if event.event_type == MODEL and has_usage(event.metadata):
+        # (A root has no ancestors to mark.)
+        if event.parent_span_id is not None and event.event_type == MODEL and has_usage(event.metadata):
             self._mark_ancestors(notes, event.parent_span_id)
 
     def _mark_ancestors(self, notes: dict[int, _Note], span_id: int | None) -> None:
@@ -128,35 +130,37 @@ class Coalescer:
             steps += 1
 
     # ----- placement ---------------------------------------------------------------
-    def _place(self, event: Event, now: float) -> list[Event]:
+    def _place(self, event: Event, now: float, ready: list[Event]) -> None:
+        """Merge, hold or release `event`; what can be sent now goes to `ready`."""
         notes = self._trace(event.trace_id)
         self._follow_aliases(event, notes)
         if event.disposition == "absorb":
             self._alias(notes, event.span_id, event.parent_span_id)
             self.merged += 1
-            return []
-        ready: list[Event] = []
-        parent_key = (event.trace_id, event.parent_span_id) if event.parent_span_id else None
-        if event.event_type == MODEL:
-            held_parent = self._held.get(parent_key) if parent_key else None
-            if held_parent is not None and held_parent[0].event_type == MODEL:
-                self._merge(held_parent[0], event)
-                self._alias(notes, event.span_id, event.parent_span_id)
-                self._unhold(parent_key)
-                return [self._finalise(held_parent[0])]
-            child = self._held_model_child(event)
-            if child is not None:
-                self._unhold((child.trace_id, child.span_id))
-                self._merge(event, child)
-                self._alias(notes, child.span_id, event.span_id)
-                return [self._finalise(event)]
-        else:
-            ready.extend(self._release_children(event))
+            return
+        if self._held:  # a partner can only be a held event (usually nothing is held)
+            if event.event_type == MODEL:
+                parent_key = (event.trace_id, event.parent_span_id) if event.parent_span_id else None
+                held_parent = self._held.get(parent_key) if parent_key else None
+                if held_parent is not None and held_parent[0].event_type == MODEL:
+                    self._merge(held_parent[0], event)
+                    self._alias(notes, event.span_id, event.parent_span_id)
+                    self._unhold(parent_key)
+                    ready.append(self._finalise(held_parent[0]))
+                    return
+                child = self._held_model_child(event)
+                if child is not None:
+                    self._unhold((child.trace_id, child.span_id))
+                    self._merge(event, child)
+                    self._alias(notes, child.span_id, event.span_id)
+                    ready.append(self._finalise(event))
+                    return
+            else:
+                ready.extend(self._release_children(event))
         if self._should_hold(event, notes):
             self._hold(event, now + self.window_s)
-            return ready
-        ready.append(self._finalise(event))
-        return ready
+        else:
+            ready.append(self._finalise(event))
 
     def _should_hold(self, event: Event, notes: dict[int, _Note]) -> bool:
         if self.window_s <= 0:

@@ -32,7 +32,7 @@ from .secrets import Scrubber
 from .sessions import SessionResolver
 from .spool import DEFAULT_MAX_BYTES, Spool, SpooledBatch
 from .stats import ExportStats, RateLimitedLog, logger
-from .transport import HoneyHiveTransport, TransportOptions, encode
+from .transport import EncodedEvents, HoneyHiveTransport, TransportOptions, encode
 
 _MAX_KNOWN_SESSIONS = 100_000
 
@@ -209,14 +209,19 @@ class HoneyHiveSpanExporter(SpanExporter):
             return True
         deadline = min(deadline, self._deadline()) if deadline is not None else self._deadline()
         unconfirmed = self._create_sessions(events, deadline)
-        encoded = [self._encode(event) for event in yielding(events)]
-        sendable = [(event, body) for event, body in zip(events, encoded, strict=True) if body is not None]
-        delivery = self.transport.deliver([body for _, body in sendable], [e.event_id for e, _ in sendable],
-                                          deadline)
+        encoded = EncodedEvents()  # one buffer: each body is copied in and freed at once
+        sent: list[Event] = []
+        for event in yielding(events):
+            body = self._encode(event)
+            if body is not None:
+                encoded.append(body)
+                sent.append(event)
+        delivery = self.transport.deliver(encoded, [event.event_id for event in sent], deadline)
         failed = delivery.failed
-        lost = len(failed) + (len(events) - len(sendable))
+        lost = len(failed) + (len(events) - len(sent))
         if failed:
-            spooled, handled = self._spool_failed(sendable, delivery.retryable, unconfirmed)
+            spooled, handled = self._spool_failed(list(zip(sent, encoded, strict=True)), delivery.retryable,
+                                                  unconfirmed)
             dropped = len(failed) - handled  # the spool counts its own drops (spool_full, spool_error)
             if dropped:
                 self.stats.drop("export_failed", dropped)

@@ -16,9 +16,9 @@ instrumentations and users put headers and keys in attributes we never mapped
 
 `Scrubber.encode` gives the scrubbed JSON of a whole body. Most bodies hold nothing
 credential-like, so it encodes first and looks for anything any rule above could match in the
-encoded bytes (substring tests and prefix-anchored patterns, in C); only a body where something
-could match is walked value by value. The byte-level test errs towards walking: text such as
-`"key": ` in a message costs a walk, never a leak.
+encoded bytes (a few prefix-anchored patterns, in C); only a body where something could match
+is walked value by value. The byte-level test errs towards walking: text such as
+`"api_key": ` in a message costs a walk, never a leak.
 
 (Nesting deeper than `MAX_DEPTH` is cut only on a walk; the mapping already bounds values at
 64 levels.)
@@ -78,37 +78,69 @@ def _triggered(lowered: str) -> bool:
 
 
 # ----- the byte-level pre-check of an encoded body --------------------------------------------
-# Every rule above needs one of a few words (or a raw key) in the text. The pre-check finds them
-# in the lowercased encoded body with one pattern per *anchor*: a rare letter of the word, found
-# at memchr speed because each pattern starts with it, checked backwards with a look-behind.
+# Every rule above needs one of a few words in the text. The pre-check finds them in the
+# lowercased encoded body with one pattern per *anchor*: a fairly rare letter of the word that
+# the pattern starts with (the regex engine scans for a leading literal in a tight loop; a
+# pattern starting with a choice tries every byte), checked around it with look-behinds. Each
+# pattern is a scan of the whole body, so there are few: the anchors are shared between words.
 # `_GAP` is anything that can stand between a name and its separator once encoded: whitespace,
 # an escape (`\n`, `\u00a0`) or a non-ASCII character (`str.strip` and `\s` know Unicode spaces).
 _GAP = rb"(?:\s|\\[a-z]|\\u[0-9a-f]{4}|[\x80-\xff])*"
 # A separator after a secret-like name: a mapping key (`"x-api-key":`), a quoted pair inside a
 # string (`\"api_key\": \"`, `'token': '`), a header line (`Cookie: `).
-_SEP = rb"(?=[\s\\\"':=\x80-\xff])" + _GAP + rb"(?:\\?[\"'])?" + _GAP + rb"[:=]"  # (?=...): fail fast
+# The lookahead fails fast where most near misses fail ("tokens").
+_SEP_START = rb"(?=[\s\\\"':=\x80-\xff])"
+_SEP = _SEP_START + _GAP + rb"(?:\\?[\"'])?" + _GAP + rb"[:=]"
 _WHITESPACE = rb"(?:\s|\\[a-z]|\\u[0-9a-f]{4}|[\x80-\xff])"
 _ANCHORED = tuple(re.compile(pattern) for pattern in (
-    rb"k(?:(?<=tok)en" + _SEP + rb"|ey" + _SEP + rb"|(?<=cook)ies?" + _SEP + rb"|(?<=sk)[-_][a-z0-9_\-]{4})",
-    rb"w(?<=passw)(?:or)?d" + _SEP,
-    rb"z(?<=authoriz)ation" + _SEP,
-    rb"cr(?:(?<=secr)et" + _SEP + rb"|edentials?" + _SEP + rb")",
+    # token (access-token...), api-key (apikey, private-key, secret-key, subscription-key), cookie(s), sk-
+    rb"k(?:e(?:n" + _SEP_START + rb"(?<=token)|y" + _SEP_START + rb"(?:(?<=apikey)|(?<=api[-_]key)"
+    rb"|(?<=private[-_]key)|(?<=secret[-_]key)|(?<=subscription[-_]key)))" + _SEP
+    + rb"|i(?<=cooki)es?" + _SEP + rb"|[-_](?<=sk[-_])[a-z0-9_\-]{4})",
+    rb"w(?:ord(?<=password)|d(?<=passwd))" + _SEP,
+    rb"cr(?:et(?<=secret)|edentials)" + _SEP,
     rb"b(?:earer|asic)" + _WHITESPACE,
-    rb"_(?:_proto__" + _SEP + rb"|(?<=hh_)[a-z0-9_\-]{16})",
-    "\u212a".encode(),  # KELVIN SIGN lowercases to an ASCII "k" (`str.lower`), which bytes do not
+    rb'_(?:(?<=hh_)[a-z0-9_\-]{16}|_proto__":)',
 ))
+# "authorization": a "z" is rare enough in text that a memchr decides whether to look at all.
+_AUTHORIZATION = re.compile(rb"zation(?<=authorization)" + _SEP)
+# Letters that Python reads as ASCII ones where `bytes.lower` does not: the KELVIN SIGN
+# lowercases to "k" (`str.lower`, so a key can name a credential with it); re's IGNORECASE
+# matches "\u0130" and "\u0131" with "i" and "\u017f" with "s" (so the rules' patterns can match
+# them in a string that holds a trigger word elsewhere). Found through a rare UTF-8 byte first.
+_KELVIN = "\u212a".encode()
+_FOLDED = (b"\xc4", ("\u0130".encode(), "\u0131".encode())), (b"\xc5", ("\u017f".encode(),))
 
 
-def _may_hold_secret(body: bytes, known: tuple[re.Pattern[bytes], ...]) -> bool:
+def _may_hold_secret(body: bytes, known: tuple[bytes, ...]) -> bool:
     """False only when no scrubbing rule could change anything in the encoded `body`."""
     for secret in known:
-        if secret.search(body):
+        if secret in body:
             return True
     lowered = body.lower()
+    if not body.isascii() and _folds_to_ascii(body, lowered):
+        return True
     for pattern in _ANCHORED:
         if pattern.search(lowered):
             return True
+    return b"z" in lowered and _AUTHORIZATION.search(lowered) is not None
+
+
+def _folds_to_ascii(body: bytes, lowered: bytes) -> bool:
+    """True when a letter Python reads as ASCII could matter in `body` (the rare non-ASCII case)."""
+    if b"\xaa" in body and _KELVIN in body:
+        return True
+    for lead, letters in _FOLDED:
+        if lead in body and any(letter in body for letter in letters):
+            # Only a string that also holds a trigger word is matched against those patterns.
+            return _triggered(lowered.decode("latin-1"))
     return False
+
+
+def _covered(form: bytes) -> bool:
+    """True when a body holding `form` always makes an anchored pattern match (a HoneyHive key does)."""
+    lowered = form.lower()
+    return any(pattern.search(lowered) for pattern in _ANCHORED)
 
 
 class _TooMany(Exception):
@@ -140,9 +172,11 @@ class Scrubber:
 
     def __init__(self, known_secrets: Iterable[str | None] = ()) -> None:
         self.known = tuple(s for s in known_secrets if isinstance(s, str) and len(s) >= 8)
-        # How each known secret can appear in an encoded body: verbatim, or JSON-escaped.
-        self._known_encoded = tuple(re.compile(re.escape(form)) for form in dict.fromkeys(
-            form for secret in self.known for form in (secret.encode("utf-8", "replace"), jsonfast.dumps(secret)[1:-1])))
+        # How each known secret can appear in an encoded body: verbatim, or JSON-escaped; the
+        # pre-check looks for those its patterns would not catch anyway.
+        forms = dict.fromkeys(form for secret in self.known
+                              for form in (secret.encode("utf-8", "replace"), jsonfast.dumps(secret)[1:-1]))
+        self._known_encoded = tuple(form for form in forms if not _covered(form))
         self._keys: dict[str, str | None] = {}  # mapping key -> key to write (None: drop); keys repeat a lot
 
     def text(self, value: str) -> str:

@@ -50,6 +50,8 @@ _TRACE_MEMORY = 20_000
 _SESSION_KEY_SET = frozenset(SPAN_SESSION_KEYS)
 _CONTEXT_KEY_SET = frozenset(CONTEXT_KEYS)
 _READ_KEYS = frozenset((*SPAN_SESSION_KEYS, *CONTEXT_KEYS, *SESSION_NAME_KEYS))
+# Context values and session names: `resolve` reads them only for a span that has one.
+_SCOPE_KEYS = frozenset((*CONTEXT_KEYS, *SESSION_NAME_KEYS))
 # The attributes that can name a span's session (`_explicit`).
 _EXPLICIT_KEYS = frozenset((*SPAN_SESSION_KEYS, CONTEXT_SESSION_KEY))
 
@@ -73,7 +75,32 @@ class SessionResolver:
     def resolve(self, attrs: SpanAttributes, draft: Draft, trace_id: int, source: str,
                 start_time_ms: float) -> SessionInfo:
         present = attrs.present(_READ_KEYS)
-        session_id, raw_id, origin = self._session(attrs, draft, trace_id, present)
+        (session_id, raw_id), origin = self._session(attrs, draft, trace_id, present)
+        metadata = {**self.metadata}
+        user_properties = {**self.user_properties}
+        if present.isdisjoint(_SCOPE_KEYS):  # most spans: no context values, no session name
+            name = draft.session_name or self.session_name
+            per_call_user_properties = draft.user_properties
+        else:
+            name, per_call_user_properties = self._scope(attrs, draft, present, origin, metadata, user_properties)
+        metadata.update(draft.session_metadata)
+        if raw_id is not None:
+            metadata["raw_session_id"] = raw_id
+        user_properties.update(per_call_user_properties)
+        return SessionInfo(  # positional (session_id, session_name, source, start_time, metadata, user_properties)
+            session_id,
+            str(name),
+            source,
+            start_time_ms,
+            _jsonable(metadata) if metadata else metadata,
+            _jsonable(user_properties) if user_properties else user_properties,
+        )
+
+    def _scope(self, attrs: SpanAttributes, draft: Draft, present: set[str], origin: str | None,
+               metadata: dict[str, Any], user_properties: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """For a span with context values or a session name: (its session name, its per-call user
+        properties). Adds the scope's values to `metadata` and `user_properties` when the context
+        API opened the session."""
         per_call_user_properties = draft.user_properties
         scoped = None
         if not present.isdisjoint(_CONTEXT_KEY_SET):
@@ -81,8 +108,6 @@ class SessionResolver:
             scoped = _read_context(attrs, draft)
         name = attrs.get(*SESSION_NAME_KEYS) if not present.isdisjoint(SESSION_NAME_KEYS) else None
         scoped_name = attrs.get(BAGGAGE_SESSION_NAME_KEY) if origin == BAGGAGE_SESSION_KEY else None
-        metadata = {**self.metadata}
-        user_properties = {**self.user_properties}
         if origin == CONTEXT_SESSION_KEY and scoped is not None:
             # The session was opened by the context API: it is created with that scope's values.
             scoped_name = scoped.name
@@ -90,53 +115,40 @@ class SessionResolver:
             if scoped.session.get("tags"):
                 metadata["tags"] = scoped.session["tags"]
             user_properties.update(scoped.session.get("user_properties") or {})
-        metadata.update(draft.session_metadata)
-        if raw_id is not None:
-            metadata["raw_session_id"] = raw_id
         if name is None or is_blank(name):
             name = draft.session_name or (scoped_name if not is_blank(scoped_name) else None) or self.session_name
-        user_properties.update(per_call_user_properties)
-        return SessionInfo(
-            session_id=session_id,
-            session_name=str(name),
-            source=source,
-            start_time=start_time_ms,
-            metadata=_jsonable(metadata) if metadata else metadata,
-            user_properties=_jsonable(user_properties) if user_properties else user_properties,
-        )
+        return name, per_call_user_properties
 
     def session_id(self, attrs: SpanAttributes, draft: Draft, trace_id: int) -> str:
         """The session id alone, for an event that is never sent (it only adds detail to its parent):
         like `resolve`, it remembers a session the span names for the rest of its trace."""
-        return self._session(attrs, draft, trace_id, attrs.present(_EXPLICIT_KEYS))[0]
+        return self._session(attrs, draft, trace_id, attrs.present(_EXPLICIT_KEYS))[0][0]
 
     def _session(self, attrs: SpanAttributes, draft: Draft, trace_id: int,
-                 present: set[str]) -> tuple[str, str | None, str | None]:
-        """(session id, raw id, origin): explicit on the span, else remembered for the trace, else the default."""
+                 present: set[str]) -> tuple[tuple[str, str | None], str | None]:
+        """((session id, raw id), origin): explicit on the span, else remembered for the trace, else the default."""
         raw, origin = self._explicit(attrs, draft, present)
         if raw is not None:
-            session_id, raw_id = normalize_session_id(raw)
-            self._remember(trace_id, session_id, raw_id)
+            ids = normalize_session_id(raw)
+            self._remember(trace_id, ids)
             if attrs.debug:
                 attrs.note("session_id", origin)
-            return session_id, raw_id, origin
+            return ids, origin
         remembered = self._recall(trace_id)
         if remembered is not None:
-            return remembered[0], remembered[1], None
+            return remembered, None
         if self.mode == "trace":
-            return session_id_for_trace(trace_id), None, None
-        return self.default_session_id, self._default_raw, None
+            return (session_id_for_trace(trace_id), None), None
+        return (self.default_session_id, self._default_raw), None
 
     def _explicit(self, attrs: SpanAttributes, draft: Draft, present: set[str]) -> tuple[Any, str | None]:
-        if not present.isdisjoint(_SESSION_KEY_SET):
+        named = present & _SESSION_KEY_SET
+        if named:
+            attrs.consumed.update(named)  # the first non-blank one names the session, all are mapped
             raw = attrs.raw()
-            for key in SPAN_SESSION_KEYS:
-                if key in present:
-                    attrs.consumed.add(key)
-                    value = raw[key]
-                    if not is_blank(value):
-                        attrs.consumed.update(present & _SESSION_KEY_SET)
-                        return value, key
+            for key in SPAN_SESSION_KEYS if len(named) > 1 else named:  # in priority order
+                if key in named and not is_blank(raw[key]):
+                    return raw[key], key
         if draft.session_id is not None and not is_blank(draft.session_id):
             return draft.session_id, "convention"
         value = attrs.get(CONTEXT_SESSION_KEY) if CONTEXT_SESSION_KEY in present else None
@@ -144,12 +156,13 @@ class SessionResolver:
             return value, CONTEXT_SESSION_KEY
         return None, None
 
-    def _remember(self, trace_id: int, session_id: str, raw_id: str | None) -> None:
+    def _remember(self, trace_id: int, ids: tuple[str, str | None]) -> None:
+        by_trace = self._by_trace
         with self._lock:
-            self._by_trace[trace_id] = (session_id, raw_id)
-            self._by_trace.move_to_end(trace_id)
-            while len(self._by_trace) > _TRACE_MEMORY:
-                self._by_trace.popitem(last=False)
+            by_trace[trace_id] = ids
+            by_trace.move_to_end(trace_id)
+            if len(by_trace) > _TRACE_MEMORY:  # one entry added per call
+                by_trace.popitem(last=False)
 
     def _recall(self, trace_id: int) -> tuple[str, str | None] | None:
         with self._lock:

@@ -4,7 +4,8 @@
 could match. These tests build bodies from the fragments the rules look for (names, quotes,
 separators, escapes, Unicode spaces, raw keys) and require `encode(v)` to equal the walked
 result for every one of them: a pre-check that is too eager only costs time, one that is too
-lax would leak a credential.
+lax would leak a credential. The fragments include the letters Python reads as ASCII ones where
+bytes do not (KELVIN SIGN, dotted/dotless i, long s) and the key names the anchors look behind for.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ FRAGMENTS = [
     "bearer", "Bearer", "basic", "BASIC", "\u212aey", "\u017f", ":", "=", ": ", '"', "'", "\\", "\n", "\t", "\r\n",
     " ", "\u00a0", "\u2028", "\u3000", "\x0b", "\x1c", ".", "-", "_", "{", "}", "[", "]", ",", "hello world",
     "the answer", "é", "日本", API_KEY, API_KEY[:10],
+    "private_key", "secret-key", "subscription_key", "api", "proxy-", "\u0131", "\u0130", "ba\u017fic", "bas\u0130c",
+    "author\u0131zation", "\u017fecret", "coo\u212aie", "abcdefgh", "\x1f", "\x85", "\u2019",
 ]
 
 text = st.lists(st.sampled_from(FRAGMENTS), max_size=12).map("".join)
@@ -63,6 +66,11 @@ def test_known_shapes_are_caught() -> None:
         {"x": {"__proto__": {"polluted": True}}},
         {"text": "auth: basic\u00a0dXNlcjpwYXNz"},
         {"api_\u212aey": "value"},
+        {"x.private_key": "value", "Subscription-Key ": "value", "client_secret\t": "value"},
+        # re's IGNORECASE reads ſ as s and ı/İ as i once a string holds a trigger word somewhere.
+        {"text": "basically ba\u017fic abcdefghij"},
+        {"text": "token\nauthor\u0131zation: abc"},
+        {"text": "a basic rule: bas\u0130c\u00a0\x1c0123456789abcdef"},
     ]
     for case in cases:
         assert json.loads(scrubber.encode(case)) == walked(scrubber, case)
@@ -74,3 +82,12 @@ def test_a_clean_body_is_encoded_once_and_unchanged() -> None:
     event = {"inputs": {"chat_history": [{"role": "user", "content": "How many tokens is this? The key point."}]},
              "metadata": {"prompt_tokens": 12, "user_api_key_hash": "88dc28d0f030c55ed4ab77ed8faf098196cb1c05"}}
     assert scrubber.encode(event) == jsonfast.dumps(event)
+
+
+def test_a_configured_key_of_any_shape_is_masked() -> None:
+    """Keys the anchored patterns would not notice (no `hh_` prefix) are looked for verbatim."""
+    for key in ("plain-secret-value", 'quo"ted\\secret'):
+        scrubber = Scrubber([key])
+        body = scrubber.encode({"inputs": {"note": f"the key is {key}."}, key: 1})
+        assert key.encode() not in body and jsonfast.dumps(key)[1:-1] not in body
+        assert json.loads(body) == walked(scrubber, {"inputs": {"note": f"the key is {key}."}, key: 1})

@@ -118,8 +118,11 @@ def test_viewer_shows_session_tree_and_conversation_in_chromium(devserver, brows
     item.wait_for(timeout=10_000)
     assert XSS in item.inner_text()  # the name is shown as text, not parsed as HTML
     item.click()
-    page.wait_for_function("document.querySelectorAll('.event-row').length === 5", timeout=10_000)
     rows = page.locator(".event-row")
+    # (Not `wait_for_function`: when it has to poll, Playwright evaluates a string, which the
+    # viewer's Content-Security-Policy rightly refuses.)
+    rows.nth(4).wait_for(timeout=10_000)
+    assert rows.count() == 5
     names = [name.strip() for name in page.locator(".event-row .event-name").all_inner_texts()]
     assert names[0] == "weather workflow"  # root first, children under it by start time
     assert names[1:] == ["chat gpt-4o-mini", "get_weather", "chat gpt-4o-mini final", "failing step"]

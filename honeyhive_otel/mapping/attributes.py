@@ -7,6 +7,7 @@ mapped field (provenance), which answers the usual "why is my input empty" quest
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from bisect import bisect_left
@@ -35,7 +36,8 @@ class SpanAttributes:
 
     def __init__(self, attributes: Any, debug: bool = False) -> None:
         try:
-            attrs: dict[str, Any] = _copy(attributes) if attributes else {}
+            # (Not `if attributes`: the truth test of an SDK span's attributes is a Python-level `len`.)
+            attrs: dict[str, Any] = _copy(attributes) if attributes is not None else {}
         except Exception:  # noqa: BLE001 - hostile mappings must not break the export
             attrs = {}
         try:
@@ -121,7 +123,9 @@ class SpanAttributes:
                 keys = self._sorted_keys = sorted(self._attrs)
             start = bisect_left(keys, prefix)
             if start < len(keys) and keys[start].startswith(prefix):
-                cached = keys[start:_prefix_end(keys, prefix, start)]
+                bound = _past_prefix(prefix)
+                end = bisect_left(keys, bound, start + 1) if bound is not None else _scan_end(keys, prefix, start)
+                cached = keys[start:end]
             else:
                 cached = []
             self._prefix_cache[prefix] = cached
@@ -129,9 +133,6 @@ class SpanAttributes:
 
     def has_prefix(self, prefix: str) -> bool:
         """Whether any key starts with `prefix`: one binary search, no list of the keys built."""
-        cached = self._prefix_cache.get(prefix)
-        if cached is not None:
-            return bool(cached)
         keys = self._sorted_keys
         if keys is None:
             keys = self._sorted_keys = sorted(self._attrs)
@@ -176,11 +177,17 @@ class SpanAttributes:
         return {key: value for key, value in self._attrs.items() if key not in consumed}
 
 
-def _prefix_end(keys: list[str], prefix: str, start: int) -> int:
-    """The end of the run of sorted `keys` that start with `prefix` (`keys[start]` does)."""
+@functools.lru_cache(maxsize=512)
+def _past_prefix(prefix: str) -> str | None:
+    """The least string above every string that starts with `prefix` ("ab" -> "ac"), None when
+    there is none. Cached: the conventions ask about the same few prefixes on every span."""
     if prefix and prefix[-1] != "\U0010ffff":
-        # The keys starting with "ab" are exactly those in ["ab", "ac").
-        return bisect_left(keys, prefix[:-1] + chr(ord(prefix[-1]) + 1), start)
+        return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return None
+
+
+def _scan_end(keys: list[str], prefix: str, start: int) -> int:
+    """The end of the run of sorted `keys` that start with `prefix`, by a scan (`_past_prefix` has no bound)."""
     end = start
     while end < len(keys) and keys[end].startswith(prefix):
         end += 1
@@ -212,9 +219,12 @@ def _finite(attrs: dict[str, Any]) -> dict[str, Any]:
         if kind is float:
             if isfinite(value):
                 continue
-            break
-        if _has_non_finite(value):
-            break
+        elif kind is tuple or kind is list:  # the SDK's sequences: most hold no float at all
+            if float not in map(type, value) or all(isfinite(item) for item in value if type(item) is float):
+                continue
+        elif not _has_non_finite(value):
+            continue
+        break
     else:
         return attrs
     fixed: dict[str, Any] = {}

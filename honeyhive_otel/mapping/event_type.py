@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .attributes import SpanAttributes
 from .values import is_blank
 
@@ -53,23 +55,23 @@ def explicit_type(attrs: SpanAttributes) -> str | None:
 
 def decide(attrs: SpanAttributes, is_litellm_request: bool = False) -> str:
     """Apply SPEC §5's ordered rules; the kind attributes are consumed (they became the type)."""
-    decided = _decide(attrs, is_litellm_request)
-    raw = attrs.raw()
+    raw = attrs.raw()  # plain lookups: most spans are decided by their first one or two rules
+    consumed = attrs.consumed
     for key in KIND_ATTRIBUTES:
         if key in raw:
-            attrs.consumed.add(key)
-    return decided
+            consumed.add(key)
+    return _decide(attrs, raw, is_litellm_request)
 
 
-def _decide(attrs: SpanAttributes, is_litellm_request: bool) -> str:
-    raw = attrs.raw()  # plain lookups: most spans are decided by their first one or two rules
+def _decide(attrs: SpanAttributes, raw: dict[str, Any], is_litellm_request: bool) -> str:
     if "honeyhive.event_type" in raw or "honeyhive_event_type" in raw:
         explicit = explicit_type(attrs)
         if explicit:
             return explicit
     operation = raw.get("gen_ai.operation.name")
     if isinstance(operation, str):
-        decided = _OPERATION_TYPES.get(operation.strip().lower())
+        # (the usual value is exactly a table key: stripped and lowercased only when it is not)
+        decided = _OPERATION_TYPES.get(operation) or _OPERATION_TYPES.get(operation.strip().lower())
         if decided:
             return decided
     kind = raw.get("openinference.span.kind")

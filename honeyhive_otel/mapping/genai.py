@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from . import messages as msg
@@ -44,6 +45,7 @@ LEGACY_PARAMS = {
     "llm.presence_penalty": "presence_penalty", "llm.top_k": "top_k", "llm.chat.stop_sequences": "stop",
 }
 FINISH_REASONS = "gen_ai.response.finish_reasons"
+_FINISH_REASON = "gen_ai.response.finish_reason"  # (the singular form some emitters write)
 STREAM_KEYS = ("gen_ai.request.stream", "gen_ai.request.is_stream", "gen_ai.is_streaming", "llm.is_streaming")
 PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system")
 USER_KEYS = ("gen_ai.request.user", "gen_ai.user", "llm.user")
@@ -67,10 +69,12 @@ _RETRIEVAL_KEYS = frozenset({"gen_ai.embeddings.dimension.count", "gen_ai.retrie
                              *RETRIEVAL_QUERY_KEYS})
 _CONTEXT_KEYS = frozenset({*USER_KEYS, *AGENT_KEYS})
 _OPENAI_RESPONSE_KEYS = frozenset({*SERVICE_TIER_KEYS, *FINGERPRINT_KEYS})
-_RESPONSE_KEYS = frozenset({"gen_ai.response.model", "gen_ai.response.id", "gen_ai.response.finish_reasons",
-                            "gen_ai.response.finish_reason", *(key for key, _ in FIRST_TOKEN_KEYS),
+_RESPONSE_KEYS = frozenset({"gen_ai.response.model", "gen_ai.response.id", FINISH_REASONS, _FINISH_REASON,
+                            *(key for key, _ in FIRST_TOKEN_KEYS),
                             *_OPENAI_RESPONSE_KEYS})
 _TAIL_KEYS = _TOOL_KEYS | _RETRIEVAL_KEYS | _CONTEXT_KEYS
+# The response keys besides model, id and finish reasons.
+_RARE_RESPONSE_KEYS = frozenset({*(key for key, _ in FIRST_TOKEN_KEYS), *_OPENAI_RESPONSE_KEYS})
 
 _PROVIDER_ALIASES = {
     "az.ai.openai": "azure", "azure.ai.openai": "azure", "azure.ai.inference": "azure", "azure_openai": "azure",
@@ -89,17 +93,24 @@ def applies(attrs: SpanAttributes, span: Any) -> bool:
 
 def normalize_provider(value: Any) -> str | None:
     """Lowercase provider names with the well-known aliases folded (SPEC §3 `config.provider`)."""
-    if is_blank(value):
+    if type(value) is str:
+        text = value.strip().lower()
+        if not text:
+            return None
+    elif is_blank(value):
         return None
-    text = str(value).strip().lower()
+    else:
+        text = str(value).strip().lower()
     return _PROVIDER_ALIASES.get(text, text)
 
 
 def placeholder(value: Any) -> bool:
     """Instrumentors' stand-ins for "not set" (SPEC §3): empty strings and -1."""
     kind = type(value)
-    if kind is int or kind is float:  # the common case first; bool is not int here
+    if kind is int or kind is float:  # the common cases first; bool is not int here
         return value == -1
+    if kind is str:
+        return not value.strip()
     if is_blank(value):
         return True
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == -1
@@ -109,11 +120,14 @@ EMBEDDING_OPERATIONS = frozenset({"embeddings", "embedding", "aembedding"})
 
 
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
+    raw = attrs.raw()
+    plan = _key_plan(raw)
     # Read by the content and response sections; often a JSON array string: parsed once.
-    finish = as_list(attrs.peek(FINISH_REASONS))
-    _config(attrs, draft)
-    _content_from_attributes(attrs, draft, finish)
-    operation = str(attrs.peek("gen_ai.operation.name") or attrs.peek("llm.request.type") or "").lower()
+    finish = as_list(raw.get(FINISH_REASONS))
+    _config(attrs, draft, plan)
+    if plan.content:
+        _content_from_attributes(attrs, draft, finish, plan.content)
+    operation = str(raw.get("gen_ai.operation.name") or raw.get("llm.request.type") or "").lower()
     if operation in EMBEDDING_OPERATIONS and draft.chat_history and draft.embedding_input is None:
         # Some instrumentors record embedding inputs as user messages: they are inputs, not a chat.
         texts = [m.get("content") for m in draft.chat_history if m.get("content") is not None]
@@ -123,12 +137,79 @@ def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
     events = attrs.events(span)
     if events:
         _content_from_events(events, draft, finish)
-    _content_from_indexed(attrs, draft)
-    _response(attrs, draft, finish)
-    if not attrs.raw().keys().isdisjoint(_TAIL_KEYS):  # most spans: no tool, retrieval or context keys
-        _tool(attrs, draft)
-        _embeddings_and_retrieval(attrs, draft)
-        _context(attrs, draft)
+    if plan.indexed:
+        _content_from_indexed(attrs, draft)
+    if plan.response:
+        _response(attrs, draft, finish, plan.response)
+    tail = plan.tail  # most spans: no tool, retrieval or context keys
+    if tail:
+        if not tail.isdisjoint(_TOOL_KEYS):
+            _tool(attrs, draft)
+        if not tail.isdisjoint(_RETRIEVAL_KEYS):
+            _embeddings_and_retrieval(attrs, draft)
+        if not tail.isdisjoint(_CONTEXT_KEYS):
+            _context(attrs, draft, tail)
+
+
+# ----- which attributes a span has -------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _KeyPlan:
+    """Which of the attributes `apply` reads a span has. Worked out once per set of attribute
+    names: the spans of one instrumentation share a few such sets, so the set intersections and
+    prefix searches behind these fields run once per set, not once per span."""
+
+    provider: tuple[str, ...]  # PROVIDER_KEYS, in that order
+    requested: tuple[str, ...]  # every gen_ai.request.* attribute, in name order
+    request_params: tuple[tuple[str, str], ...]  # those copied into config: (attribute, config key)
+    model: bool  # gen_ai.request.model
+    legacy: tuple[str, ...]  # LEGACY_PARAMS, then STREAM_KEYS, in that order
+    content: frozenset[str]  # of _CONTENT_KEYS
+    indexed: bool  # gen_ai.prompt.N.* or gen_ai.completion.N.*
+    response: frozenset[str]  # of _RESPONSE_KEYS
+    tail: frozenset[str]  # of _TAIL_KEYS
+
+
+# Bounds on the plans kept (attribute-name sets), and on the names in a set worth keeping.
+_MAX_PLANS = 256
+_MAX_PLANNED_KEYS = 256
+_PLANS: dict[tuple[Any, ...], _KeyPlan] = {}
+
+
+def _key_plan(raw: dict[str, Any]) -> _KeyPlan:
+    """The plan of a span's attributes (keyed by their names in order: one instrumentation sets
+    them in the same order)."""
+    keys = tuple(raw)
+    plan = _PLANS.get(keys)
+    if plan is None:
+        plan = _make_plan(keys)
+        if len(keys) <= _MAX_PLANNED_KEYS:
+            if len(_PLANS) >= _MAX_PLANS:
+                _PLANS.clear()  # many distinct sets (not one instrumentation's): start over
+            _PLANS[keys] = plan
+    return plan
+
+
+def _make_plan(keys: tuple[Any, ...]) -> _KeyPlan:
+    names = frozenset(keys)
+    requested = tuple(sorted(key for key in names if isinstance(key, str) and key.startswith(_REQUEST_PREFIX)))
+    request_params = []
+    for key in requested:
+        name = _REQUEST_CONFIG_KEYS.get(key)
+        if name is None:  # not in the table: keeps its suffix
+            request_params.append((key, key[len(_REQUEST_PREFIX):].replace(".", "_")))
+        elif name:  # ("" for the keys read elsewhere)
+            request_params.append((key, name))
+    return _KeyPlan(
+        provider=tuple(key for key in PROVIDER_KEYS if key in names),
+        requested=requested,
+        request_params=tuple(request_params),
+        model=_MODEL_KEY in names,
+        legacy=tuple(key for key in _LEGACY_READ_ORDER if key in names),
+        content=names & _CONTENT_KEYS,
+        indexed=any(isinstance(key, str) and key.startswith(_INDEXED_PREFIXES) for key in names),
+        response=names & _RESPONSE_KEYS,
+        tail=names & _TAIL_KEYS,
+    )
 
 
 # ----- config ----------------------------------------------------------------------
@@ -137,62 +218,74 @@ _MODEL_KEY = "gen_ai.request.model"
 # Full attribute name -> config key ("" for the keys read elsewhere); other names keep their suffix.
 _REQUEST_CONFIG_KEYS = {_REQUEST_PREFIX + suffix: key for suffix, key in REQUEST_PARAMS.items()} | {
     _REQUEST_PREFIX + suffix: "" for suffix in _REQUEST_READ_ELSEWHERE}
-# The legacy parameters and streaming flags: one intersection finds those a span has.
-_LEGACY_READ_KEYS = frozenset((*LEGACY_PARAMS, *STREAM_KEYS))
+# The legacy parameters, then the streaming flags (the first set one decides): read in this
+# order, so the first of two attributes for one config key wins.
+_LEGACY_READ_ORDER = (*LEGACY_PARAMS, *STREAM_KEYS)
+_INDEXED_PREFIXES = ("gen_ai.prompt.", "gen_ai.completion.")
 
 
-def _config(attrs: SpanAttributes, draft: Draft) -> None:
+def _config(attrs: SpanAttributes, draft: Draft, plan: _KeyPlan) -> None:
     config = draft.config
     raw = attrs.raw()
-    provider = normalize_provider(attrs.get(*PROVIDER_KEYS, field="config.provider"))
-    if provider:
-        config.setdefault("provider", provider)
-    requested = attrs.keys_with_prefix(_REQUEST_PREFIX)
-    if requested:
-        attrs.consumed.update(requested)  # model, stream and user included (read here or by _context)
-        model = raw.get(_MODEL_KEY)
-        if not is_blank(model):
-            attrs.note("config.model", _MODEL_KEY)
-            if not placeholder(model):
-                config.setdefault("model", str(model))
-        for key in requested:
-            name = _REQUEST_CONFIG_KEYS.get(key)
-            if name is None:
-                name = key[len(_REQUEST_PREFIX):].replace(".", "_")
-            elif not name:
-                continue
-            value = raw[key]
-            kind = type(value)
-            if kind is str:
-                if not value.strip():
-                    continue
-                value = parse_json(value)
-            elif kind is tuple:
-                value = list(value)
-            elif kind is int or kind is float:
-                if value == -1:
-                    continue
-            elif placeholder(value):
-                continue
-            else:
-                value = _param_value(value)
-            config.setdefault(name, value)
-    present = raw.keys() & _LEGACY_READ_KEYS
-    if not present:
+    consumed = attrs.consumed
+    if plan.provider:
+        consumed.update(plan.provider)
+        for key in plan.provider:  # the first one set
+            if not is_blank(raw[key]):
+                if attrs.debug:
+                    attrs.note("config.provider", key)
+                provider = normalize_provider(raw[key])
+                if provider:
+                    config.setdefault("provider", provider)
+                break
+    if plan.requested:
+        consumed.update(plan.requested)  # model, stream and user included (read here or by _context)
+        if plan.model:
+            model = raw[_MODEL_KEY]
+            if not is_blank(model):
+                if attrs.debug:
+                    attrs.note("config.model", _MODEL_KEY)
+                if not placeholder(model):
+                    config.setdefault("model", str(model))
+        for key, name in plan.request_params:
+            value = _config_value(raw[key])
+            if value is not _UNSET:
+                config.setdefault(name, value)
+    if not plan.legacy:
         return
-    for attribute, key in LEGACY_PARAMS.items():
-        if attribute in present:
-            attrs.consumed.add(attribute)
-            value = raw[attribute]
-            if not placeholder(value):
-                config.setdefault(key, _param_value(value))
-    if not present.isdisjoint(STREAM_KEYS):
-        streaming = as_bool(attrs.get(*STREAM_KEYS, field="config.is_streaming"))
-        if streaming is not None:
-            config.setdefault("is_streaming", streaming)
+    consumed.update(plan.legacy)
+    streaming = None  # the streaming flag that decides
+    for attribute in plan.legacy:
+        key = LEGACY_PARAMS.get(attribute)
+        if key is not None:
+            value = _config_value(raw[attribute])
+            if value is not _UNSET:
+                config.setdefault(key, value)
+        elif streaming is None and not is_blank(raw[attribute]):
+            streaming = attribute
+    if streaming is not None:
+        if attrs.debug:
+            attrs.note("config.is_streaming", streaming)
+        flag = as_bool(raw[streaming])
+        if flag is not None:
+            config.setdefault("is_streaming", flag)
 
 
-def _param_value(value: Any) -> Any:
+_UNSET = object()  # what `_config_value` returns for a placeholder
+
+
+def _config_value(value: Any) -> Any:
+    """A request parameter as config keeps it: JSON strings decoded, tuples as lists; `_UNSET`
+    for the instrumentors' "not set" placeholders (see `placeholder`)."""
+    kind = type(value)
+    if kind is str:
+        return parse_json(value) if value.strip() else _UNSET
+    if kind is int or kind is float:
+        return _UNSET if value == -1 else value
+    if kind is tuple:
+        return list(value)
+    if placeholder(value):
+        return _UNSET
     if isinstance(value, tuple):
         return list(value)
     if isinstance(value, str):
@@ -208,23 +301,27 @@ TOOL_DEFINITIONS = "gen_ai.tool.definitions"
 # Every attribute `_content_from_attributes` reads: most spans carry two or three of them.
 _CONTENT_KEYS = frozenset({INPUT_MESSAGES, SYSTEM_INSTRUCTIONS, OUTPUT_MESSAGES, TOOL_DEFINITIONS, *CONTENT_REF_KEYS,
                            "gen_ai.prompt", "gen_ai.completion"})
+# The content attributes besides the messages and system instructions.
+_RARE_CONTENT_KEYS = _CONTENT_KEYS - {INPUT_MESSAGES, SYSTEM_INSTRUCTIONS, OUTPUT_MESSAGES}
 
 
-def _content_from_attributes(attrs: SpanAttributes, draft: Draft, finish: list[Any] | None) -> None:
-    """`finish`: the span's finish reasons (`as_list` of gen_ai.response.finish_reasons)."""
-    present = attrs.present(_CONTENT_KEYS)
-    if not present:
-        return
-    history = _parsed(attrs, INPUT_MESSAGES, msg.normalize_messages, field="inputs.chat_history") \
+def _content_from_attributes(attrs: SpanAttributes, draft: Draft, finish: list[Any] | None,
+                             present: frozenset[str]) -> None:
+    """`finish`: the span's finish reasons (`as_list` of gen_ai.response.finish_reasons);
+    `present`: the span's content attributes (of _CONTENT_KEYS)."""
+    history = _parsed(attrs, INPUT_MESSAGES, msg.normalize_messages, "inputs.chat_history") \
         if INPUT_MESSAGES in present else None
-    system = _parsed(attrs, SYSTEM_INSTRUCTIONS, msg.system_message) if SYSTEM_INSTRUCTIONS in present else None
-    if history is not None or system is not None:
+    system = _parsed(attrs, SYSTEM_INSTRUCTIONS, msg.system_message, None) if SYSTEM_INSTRUCTIONS in present else None
+    if system is not None:
         draft.set_default("chat_history", msg.prepend_system(history or [], system))
+    elif history is not None:
+        draft.set_default("chat_history", history)
     if OUTPUT_MESSAGES in present:
-        draft.set_default("output", _parsed(attrs, OUTPUT_MESSAGES, msg.normalize_output_messages, finish,
-                                            field="outputs"))
+        draft.set_default("output", _parsed(attrs, OUTPUT_MESSAGES, msg.normalize_output_messages, "outputs", finish))
+    if present.isdisjoint(_RARE_CONTENT_KEYS):
+        return  # (most spans: only messages)
     if TOOL_DEFINITIONS in present:
-        draft.set_default("tools", _parsed(attrs, TOOL_DEFINITIONS, msg.normalize_tool_definitions))
+        draft.set_default("tools", _parsed(attrs, TOOL_DEFINITIONS, msg.normalize_tool_definitions, None))
     # Content uploaded elsewhere by a completion hook: keep the references.
     if not present.isdisjoint(CONTENT_REF_KEYS):
         for ref in CONTENT_REF_KEYS:
@@ -245,9 +342,10 @@ def _content_from_attributes(attrs: SpanAttributes, draft: Draft, finish: list[A
             draft.set_default("output", completion_output(completion, finish))
 
 
-def _parsed(attrs: SpanAttributes, key: str, normalise: Any, *args: Any, field: str | None = None) -> Any:
-    """Normalise one content attribute the span has (`normalise(value, *args)`); it is consumed only
-    when it could be read, so an unparseable value stays visible in metadata.attributes instead of vanishing."""
+def _parsed(attrs: SpanAttributes, key: str, normalise: Any, field: str | None, *args: Any) -> Any:
+    """Normalise one content attribute the span has (`normalise(value, *args)`, provenance `field`); it is
+    consumed only when it could be read, so an unparseable value stays visible in metadata.attributes
+    instead of vanishing."""
     value = attrs.raw()[key]
     if is_blank(value):
         attrs.consumed.add(key)
@@ -255,7 +353,7 @@ def _parsed(attrs: SpanAttributes, key: str, normalise: Any, *args: Any, field: 
     result = normalise(value, *args)
     if result is not None:
         attrs.consumed.add(key)
-        if field:
+        if field and attrs.debug:
             attrs.note(field, key)
     return result
 
@@ -380,8 +478,6 @@ def apply_details(attributes: dict[str, Any], draft: Draft) -> None:
 
 def _content_from_indexed(attrs: SpanAttributes, draft: Draft) -> None:
     """Traceloop < 0.55 and LiteLLM v1: `gen_ai.prompt.N.*` and `gen_ai.completion.N.*`."""
-    if not (attrs.has_prefix("gen_ai.prompt.") or attrs.has_prefix("gen_ai.completion.")):
-        return
     prompts = attrs.indexed("gen_ai.prompt.")
     if prompts and not draft.chat_history:
         history = []
@@ -431,42 +527,68 @@ def indexed_message(item: dict[str, Any], default_role: str) -> list[dict[str, A
 
 
 # ----- response, tool, retrieval, context -------------------------------------------
-def _response(attrs: SpanAttributes, draft: Draft, finish_reasons: list[Any] | None) -> None:
-    """`finish_reasons`: `as_list` of gen_ai.response.finish_reasons, already parsed by `apply`."""
-    present = attrs.present(_RESPONSE_KEYS)
-    if not present:
-        return
+def _response(attrs: SpanAttributes, draft: Draft, finish_reasons: list[Any] | None,
+              present: frozenset[str]) -> None:
+    """`finish_reasons`: `as_list` of gen_ai.response.finish_reasons, already parsed by `apply`;
+    `present`: the span's response attributes (of _RESPONSE_KEYS)."""
+    raw = attrs.raw()
+    consumed = attrs.consumed
+    metadata = draft.metadata
     if "gen_ai.response.model" in present:
-        response_model = attrs.get("gen_ai.response.model", field="metadata.response_model")
+        consumed.add("gen_ai.response.model")
+        response_model = raw["gen_ai.response.model"]
         if not is_blank(response_model):
-            draft.metadata.setdefault("response_model", str(response_model))
-            draft.config.setdefault("model", str(response_model))
+            if attrs.debug:
+                attrs.note("metadata.response_model", "gen_ai.response.model")
+            response_model = str(response_model)
+            metadata.setdefault("response_model", response_model)
+            draft.config.setdefault("model", response_model)
     if "gen_ai.response.id" in present:
-        response_id = attrs.get("gen_ai.response.id", field="metadata.response_id")
+        consumed.add("gen_ai.response.id")
+        response_id = raw["gen_ai.response.id"]
         if not is_blank(response_id):
-            draft.metadata.setdefault("response_id", str(response_id))
-    found = attrs.get(FINISH_REASONS, "gen_ai.response.finish_reason")
-    finish = finish_reasons if found is not None and found is attrs.peek(FINISH_REASONS) else as_list(found)
+            if attrs.debug:
+                attrs.note("metadata.response_id", "gen_ai.response.id")
+            metadata.setdefault("response_id", str(response_id))
+    # gen_ai.response.finish_reasons when set, else the singular form some emitters write.
+    if FINISH_REASONS in present:
+        consumed.add(FINISH_REASONS)
+    if _FINISH_REASON in present:
+        consumed.add(_FINISH_REASON)
+    finish = finish_reasons if not is_blank(raw.get(FINISH_REASONS)) else as_list(_first_set(raw, (_FINISH_REASON,)))
     if finish:
-        draft.metadata.setdefault("finish_reasons",
-                                  [msg.normalize_finish_reason(reason) for reason in finish if not is_blank(reason)])
+        metadata.setdefault("finish_reasons",
+                            [msg.normalize_finish_reason(reason) for reason in finish if not is_blank(reason)])
+    if present.isdisjoint(_RARE_RESPONSE_KEYS):
+        return
     for key, name in FIRST_TOKEN_KEYS:
         if key in present:
-            value = attrs.get(key)
+            consumed.add(key)
+            value = raw[key]
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 draft.metrics.setdefault(name, value)
-    if not present.isdisjoint(_OPENAI_RESPONSE_KEYS):
-        tier = attrs.get(*SERVICE_TIER_KEYS)
-        if not is_blank(tier):
-            draft.metadata.setdefault("service_tier", str(tier))
-        fingerprint = attrs.get(*FINGERPRINT_KEYS)
-        if not is_blank(fingerprint):
-            draft.metadata.setdefault("system_fingerprint", str(fingerprint))
+    if not present.isdisjoint(SERVICE_TIER_KEYS):
+        consumed.update(present.intersection(SERVICE_TIER_KEYS))
+        tier = _first_set(raw, SERVICE_TIER_KEYS)
+        if tier is not None:
+            metadata.setdefault("service_tier", str(tier))
+    if not present.isdisjoint(FINGERPRINT_KEYS):
+        consumed.update(present.intersection(FINGERPRINT_KEYS))
+        fingerprint = _first_set(raw, FINGERPRINT_KEYS)
+        if fingerprint is not None:
+            metadata.setdefault("system_fingerprint", str(fingerprint))
+
+
+def _first_set(raw: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    """The first non-blank value among `keys` (`SpanAttributes.get` for keys already consumed)."""
+    for key in keys:
+        value = raw.get(key)
+        if not is_blank(value):
+            return value
+    return None
 
 
 def _tool(attrs: SpanAttributes, draft: Draft) -> None:
-    if attrs.raw().keys().isdisjoint(_TOOL_KEYS):
-        return
     draft.set_tool_identity(attrs.get("gen_ai.tool.name", field="config.tool_name"),
                             attrs.get("gen_ai.tool.description"), attrs.get("gen_ai.tool.call.id"))
     arguments = attrs.get(*TOOL_CALL_ARGUMENT_KEYS, field="inputs")
@@ -481,8 +603,6 @@ def _tool(attrs: SpanAttributes, draft: Draft) -> None:
 
 
 def _embeddings_and_retrieval(attrs: SpanAttributes, draft: Draft) -> None:
-    if attrs.raw().keys().isdisjoint(_RETRIEVAL_KEYS):
-        return
     dimension = as_int(attrs.get("gen_ai.embeddings.dimension.count"))
     if dimension is not None:
         draft.embedding_output = {**(draft.embedding_output or {}), "dimension": dimension}
@@ -498,13 +618,14 @@ def _embeddings_and_retrieval(attrs: SpanAttributes, draft: Draft) -> None:
         draft.config.setdefault("data_source_id", str(data_source))
 
 
-def _context(attrs: SpanAttributes, draft: Draft) -> None:
-    if attrs.raw().keys().isdisjoint(_CONTEXT_KEYS):
-        return
+def _context(attrs: SpanAttributes, draft: Draft, present: frozenset[str]) -> None:
+    """`present`: the span's tool, retrieval and context keys."""
     user = attrs.get(*USER_KEYS, field="user_properties.user_id")
     if not is_blank(user):
         draft.user_properties.setdefault("user_id", str(user))
     for key in AGENT_KEYS:
+        if key not in present:
+            continue
         value = attrs.get(key)
         if not is_blank(value):
             draft.metadata.setdefault(key.removeprefix("gen_ai.").replace(".", "_"), value)

@@ -75,12 +75,23 @@ UNEXPORTED_FIELDS = frozenset({"usage_object", "used_client_oauth_token"})
 KNOWN_FIELDS = frozenset({*PROXY_FIELDS, *LITELLM_FIELDS, *DROPPED_FIELDS})
 # `metadata.*` values that parse to nothing (most of the ~35 keys of a plain SDK call are '').
 EMPTY_REPRS = frozenset({"", "[]", "{}", "None", "''", '""'})
+# The text `parse_repr` reads as a Python literal: starting with one of these, or one of the words
+# (it returns any other text unchanged).
+REPR_OPENERS = frozenset("{[(\"'")
+REPR_WORDS = frozenset(("None", "True", "False"))
 _RATE_PREFIXES = ("discount", "margin")
 COST_PREFIXES = ("gen_ai.cost.", "litellm.cost.")
 TOTAL_COST_NAMES = ("total_cost", "total")  # read by usage.py
 # metadata.litellm.<name> that only the callback's record of the call holds (after those the
 # span may carry: model_group ... cache_hit).
 STORED_ROUTER_FIELDS = ("routing_strategy", "max_retries", "trace_id", "attempt", "previous_attempts", "deployment")
+# The single keys the request mapping reads besides `litellm.call_id` (most are absent): one
+# intersection with the span's keys, instead of one lookup per key.
+REQUEST_KEYS = frozenset((
+    "hidden_params", SYNTHETIC_ATTRIBUTE, ATTEMPT_ATTRIBUTE, "litellm.call_type", "http.route", "litellm.team.metadata",
+    "litellm.model_group", "litellm.provider.model", "litellm.cache_hit", "litellm.saved_cache_cost",
+    "gen_ai.cost.total_cost", "litellm.cost.total", "error.type",
+))
 # Caller request parameters (from the callback) that become config when the span lacks them.
 REQUEST_PARAMETERS = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed", "n",
                       "presence_penalty", "frequency_penalty", "tool_choice", "response_format", "reasoning_effort",
@@ -214,36 +225,46 @@ def _steer_from_request_store(span: Any, draft: Draft) -> None:
 
 # ----- request spans ----------------------------------------------------------------
 def _request(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
+    present = attrs.raw().keys() & REQUEST_KEYS
     call_id = str(attrs.get("litellm.call_id"))
-    hidden = _json_object(attrs.get("hidden_params"))
-    stored = _stored(attrs, span, call_id, hidden)
+    hidden = _json_object(_read(attrs, present, "hidden_params"))
+    stored = _stored(attrs, span, call_id, hidden, present)
     values = _metadata_values(attrs)
     section = _litellm_section(draft)
     section["call_id"] = call_id
-    if attrs.get(SYNTHETIC_ATTRIBUTE):
+    if _read(attrs, present, SYNTHETIC_ATTRIBUTE):
         section["emitted_by"] = "honeyhive-otel"
-    call_type = _call_type(attrs)
+    call_type = _call_type(attrs, present)
     if call_type:
         section["call_type"] = call_type
-    _router_context(attrs, hidden, stored, section, draft)
+    _router_context(attrs, hidden, stored, section, draft, present)
     _litellm_fields(values, section)
     proxy = _proxy_fields(values, {})
-    route = attrs.get("http.route")
+    route = _read(attrs, present, "http.route")
     if not is_blank(route):
         proxy.setdefault("route", str(route))
     if proxy:
         section["proxy"] = {**proxy, **section.get("proxy", {})}
-    _team_metadata(attrs, section)
-    _usage_details(values, draft)
-    _cost(attrs, hidden, draft)
+    if "litellm.team.metadata" in present:
+        _team_metadata(attrs, section)
+    if "usage_object" in values:
+        _usage_details(values, draft)
+    _cost(attrs, hidden, draft, present)
     _provider(attrs, stored, draft)
     _tools(attrs, draft)
     _tool_calls(attrs, stored, draft)
-    _config_from_store(stored, draft)
+    if stored:
+        _config_from_store(stored, draft)
     if call_type in EMBEDDING_CALL_TYPES:
         _embeddings(stored, draft)
     _request_steering(attrs, values, stored, span, draft)
-    _routing_attributes(attrs, section)
+    if attrs.has_prefix("litellm.routing."):
+        _routing_attributes(attrs, section)
+
+
+def _read(attrs: SpanAttributes, present: set[str], key: str) -> Any:
+    """`attrs.get(key)` when `key` is among the keys `present` on the span, else None (no lookup)."""
+    return attrs.get(key) if key in present else None
 
 
 def _failed(attrs: SpanAttributes, span: Any) -> bool:
@@ -251,9 +272,10 @@ def _failed(attrs: SpanAttributes, span: Any) -> bool:
     return status == "ERROR" or not is_blank(attrs.peek("error.type"))
 
 
-def _stored(attrs: SpanAttributes, span: Any, call_id: str, hidden: dict[str, Any]) -> dict[str, Any]:
+def _stored(attrs: SpanAttributes, span: Any, call_id: str, hidden: dict[str, Any],
+            present: set[str]) -> dict[str, Any]:
     """The callback's record of this call: the caller's steering plus the attempt this span reports."""
-    number = as_int(attrs.get(ATTEMPT_ATTRIBUTE))
+    number = as_int(_read(attrs, present, ATTEMPT_ATTRIBUTE))
     entry = STORE.call(call_id)
     if not entry:
         return {}  # no callback record (plain `callbacks=["otel"]`, replayed spans)
@@ -262,10 +284,10 @@ def _stored(attrs: SpanAttributes, span: Any, call_id: str, hidden: dict[str, An
     return {**(entry.get("shared") or {}), **attempt}
 
 
-def _call_type(attrs: SpanAttributes) -> str | None:
+def _call_type(attrs: SpanAttributes, present: set[str]) -> str | None:
     value = attrs.peek("llm.request.type")
     if is_blank(value):
-        value = attrs.get("litellm.call_type")
+        value = _read(attrs, present, "litellm.call_type")
     if is_blank(value):
         operation = attrs.peek("gen_ai.operation.name")
         value = "embedding" if operation == "embeddings" else None
@@ -281,14 +303,19 @@ def _metadata_values(attrs: SpanAttributes) -> dict[str, Any]:
     """Every `metadata.*` attribute, consumed, parsed from repr, blanks dropped, secrets removed."""
     values: dict[str, Any] = {}
     keys = attrs.keys_with_prefix(METADATA_PREFIX)
+    if not keys:
+        return values
     attrs.consumed.update(keys)
     attributes = attrs.raw()
-    for key in keys:
+    for key in [key for key in keys if attributes[key] != ""]:  # (most of them are '')
         raw = attributes[key]
         if isinstance(raw, str):
-            if raw in EMPTY_REPRS or raw.strip() in EMPTY_REPRS:  # (most are exactly '')
+            stripped = raw.strip()
+            if stripped in EMPTY_REPRS:
                 continue
-            value = parse_repr(raw)
+            # Behind the proxy most values are plain text (ids, emails, routes): parsed only when
+            # they may be a literal, which `parse_repr` would otherwise find out in a few calls.
+            value = parse_repr(raw) if stripped[0] in REPR_OPENERS or stripped in REPR_WORDS else raw
         else:
             value = raw
         if is_blank(value) or value in ({}, []):
@@ -314,7 +341,7 @@ def _proxy_section(draft: Draft) -> dict[str, Any]:
 
 
 def _proxy_fields(values: Mapping[str, Any], proxy: dict[str, Any]) -> dict[str, Any]:
-    if not values.keys() & PROXY_KEYS:
+    if values.keys().isdisjoint(PROXY_KEYS):
         return proxy  # a plain SDK call: no key, team or requester fields
     for key, name in PROXY_FIELDS.items():  # (in table order: `user_api_key_team_id` beats `team_id`)
         if key in values:
@@ -335,6 +362,8 @@ def _litellm_fields(values: Mapping[str, Any], section: dict[str, Any]) -> None:
 
 
 def _as_mapping(value: Any) -> Mapping[str, Any] | None:
+    if value is None:
+        return None  # (the usual case: no such metadata)
     parsed = parse_repr(value) if isinstance(value, str) else value
     return parsed if isinstance(parsed, Mapping) else None
 
@@ -358,19 +387,19 @@ def _safe_url_text(text: str) -> str | None:
 
 
 def _router_context(attrs: SpanAttributes, hidden: dict[str, Any], stored: dict[str, Any],
-                    section: dict[str, Any], draft: Draft) -> None:
+                    section: dict[str, Any], draft: Draft, present: set[str]) -> None:
     """Model group, deployment, retries and fallbacks: span first, then the callback's record."""
     headers = hidden.get("additional_headers")
     if not isinstance(headers, Mapping):
         headers = {}
     fields = (
-        ("model_group", attrs.get("litellm.model_group") or headers.get("x-litellm-model-group")),
+        ("model_group", _read(attrs, present, "litellm.model_group") or headers.get("x-litellm-model-group")),
         ("deployment_id", hidden.get("model_id")),
         ("api_base", _safe_url(hidden.get("api_base"))),
-        ("provider_model", attrs.get("litellm.provider.model") or hidden.get("litellm_model_name")),
+        ("provider_model", _read(attrs, present, "litellm.provider.model") or hidden.get("litellm_model_name")),
         ("attempted_retries", as_int(headers.get("x-litellm-attempted-retries"))),
         ("attempted_fallbacks", as_int(headers.get("x-litellm-attempted-fallbacks"))),
-        ("cache_hit", as_bool(attrs.get("litellm.cache_hit"))),
+        ("cache_hit", as_bool(_read(attrs, present, "litellm.cache_hit"))),
     )
     for name, value in fields:
         if value is None or is_blank(value):
@@ -384,7 +413,7 @@ def _router_context(attrs: SpanAttributes, hidden: dict[str, Any], stored: dict[
             value = stored.get(name)
             if not is_blank(value):
                 section[name] = value
-    saved = as_float(attrs.get("litellm.saved_cache_cost"))
+    saved = as_float(_read(attrs, present, "litellm.saved_cache_cost"))
     if saved:
         section["saved_cache_cost"] = saved
     overhead = as_float(hidden.get("litellm_overhead_time_ms"))
@@ -425,14 +454,18 @@ def _usage_details(values: Mapping[str, Any], draft: Draft) -> None:
             draft.metadata.setdefault("reasoning_tokens", reasoning)
 
 
-def _cost(attrs: SpanAttributes, hidden: dict[str, Any], draft: Draft) -> None:
+def _cost(attrs: SpanAttributes, hidden: dict[str, Any], draft: Draft, present: set[str]) -> None:
     """`gen_ai.cost.total_cost`/`litellm.cost.total` (read by usage.py) else `hidden_params.response_cost`."""
     details: dict[str, Any] = {}
     attributes = attrs.raw()
     consumed = attrs.consumed
     for prefix in COST_PREFIXES:
+        keys = attrs.keys_with_prefix(prefix)
+        if not keys:
+            continue
         start = len(prefix)
-        for key in attrs.keys_with_prefix(prefix):
+        spelled_v2 = prefix == "litellm.cost."
+        for key in keys:
             name = key[start:]
             if name in TOTAL_COST_NAMES:
                 continue
@@ -441,15 +474,15 @@ def _cost(attrs: SpanAttributes, hidden: dict[str, Any], draft: Draft) -> None:
                 value = as_float(value)
             consumed.add(key)
             if value is not None:
-                if prefix == "litellm.cost." and not name.endswith("cost") and not name.startswith(_RATE_PREFIXES):
+                if spelled_v2 and not name.endswith("cost") and not name.startswith(_RATE_PREFIXES):
                     name = f"{name}_cost"  # v2 spells `litellm.cost.input` what v1 calls `input_cost`
                 details[name] = value
     if details:
         draft.metadata.setdefault("cost_details", details)
-    if attrs.has("gen_ai.cost.total_cost") or attrs.has("litellm.cost.total") or "cost" in draft.metadata:
+    if "gen_ai.cost.total_cost" in present or "litellm.cost.total" in present or "cost" in draft.metadata:
         return
     cost = as_float(hidden.get("response_cost"))
-    if cost is not None and cost >= 0 and (cost > 0 or not attrs.has("error.type")):
+    if cost is not None and cost >= 0 and (cost > 0 or "error.type" not in present):
         draft.metadata["cost"] = cost
 
 
@@ -541,7 +574,8 @@ def _request_steering(attrs: SpanAttributes, values: Mapping[str, Any], stored: 
     headers = _as_mapping(values.get("requester_custom_headers")) or {}
     if requester and isinstance(requester.get("headers"), Mapping):
         headers = {**requester["headers"], **headers}
-    baggage = {key: value for key, value in attrs.prefixed("litellm.metadata.").items() if not is_blank(value)}
+    baggage = {key: value for key, value in attrs.prefixed("litellm.metadata.").items()
+               if not is_blank(value)} if attrs.has_prefix("litellm.metadata.") else {}
     context = getattr(span, "context", None)
     request = STORE.request(getattr(context, "trace_id", 0))
     if requester or headers or baggage or stored or request:  # else nothing to steer by

@@ -127,13 +127,22 @@ def _join_text(texts: list[str]) -> str:
 
 def _from_parts(role: str, parts: list[Any], extra: dict[str, Any] | None) -> list[dict[str, Any]]:
     """An OTel `{role, parts}` message -> one OpenAI message (or one per tool response)."""
+    history: list[dict[str, Any]] = []
+    _add_parts(role, parts, extra, history)
+    return history
+
+
+def _add_parts(role: str, parts: list[Any], extra: dict[str, Any] | None, history: list[dict[str, Any]]) -> None:
+    """Append the OpenAI form of an OTel `{role, parts}` message to `history`: one message,
+    or one per tool response."""
     if len(parts) == 1:  # the usual message: one text part, whose text is the content
         part = parts[0]
         if type(part) is dict and part.get("type") == "text" and type(text := part.get("content")) is str:
             message = {"role": role, "content": text}
             if extra:
                 message.update(extra)
-            return [message]
+            history.append(message)
+            return
     texts: list[str] = []
     # Built when first needed: most messages are text parts only, which become one string.
     content_parts: list[dict[str, Any]] | None = None
@@ -175,7 +184,8 @@ def _from_parts(role: str, parts: list[Any], extra: dict[str, Any] | None) -> li
         if content_parts is not None:
             content_parts.append({"type": "text", "text": text})
     if responses and not texts and not tool_calls and content_parts is None:
-        return responses
+        history.extend(responses)
+        return
     message: dict[str, Any] = {"role": role}
     if content_parts is None:
         message["content"] = _join_text(texts) if texts else None
@@ -187,9 +197,9 @@ def _from_parts(role: str, parts: list[Any], extra: dict[str, Any] | None) -> li
         message["reasoning_content"] = _join_text(reasoning)
     if extra:
         message.update(extra)
+    history.append(message)
     if responses:
-        return [message, *responses]
-    return [message]
+        history.extend(responses)
 
 
 def _content_value(content: Any) -> Any:
@@ -213,6 +223,11 @@ def _content_value(content: Any) -> Any:
     return to_jsonable(content)
 
 
+# A string that JSON-decodes to a list starts with one of these (after whitespace): `[`, or `"`
+# when the list is encoded twice. Other content strings are text: `_content_parts` keeps them.
+_PARTS_OPENERS = ("[", '"')
+
+
 def _content_parts(content: Any) -> Any:
     """Content given as a JSON string of OpenAI parts becomes the parts; any other string
     (including text that merely looks like JSON) stays the text the user wrote."""
@@ -226,30 +241,43 @@ def _content_parts(content: Any) -> Any:
 
 def normalize_message(message: Any) -> list[dict[str, Any]]:
     """Any single chat message -> a list of OpenAI messages (usually one)."""
-    if isinstance(message, str):
-        return [{"role": "user", "content": message}]
+    history: list[dict[str, Any]] = []
+    _add_message(message, history)
+    return history
+
+
+def _add_message(message: Any, history: list[dict[str, Any]]) -> None:
+    """Append the OpenAI form of any single chat message to `history` (`normalize_message`
+    without a list per message: a history is built by appending to one list)."""
     if not isinstance(message, dict):
-        return []
+        if isinstance(message, str):
+            history.append({"role": "user", "content": message})
+        return
     role = normalize_role(message.get("role"))
     name = message.get("name")
     extra = {"name": str(name)} if name is not None and not is_blank(name) else None
     parts = message.get("parts")
     if isinstance(parts, list):
-        return _from_parts(role, parts, extra)
-    result: dict[str, Any] = {"role": role, "content": _content_value(_content_parts(message.get("content")))}
+        _add_parts(role, parts, extra, history)
+        return
+    content = message.get("content")
+    if type(content) is not str or content.lstrip()[:1] in _PARTS_OPENERS:  # (other text stays as is)
+        content = _content_value(_content_parts(content))
+    result: dict[str, Any] = {"role": role, "content": content}
     calls = message.get("tool_calls")
     if calls:
         normalized = normalize_tool_calls(calls)
         if normalized:
             result["tool_calls"] = normalized
     call_id = message.get("tool_call_id", message.get("id") if role == "tool" else None)
-    if not is_blank(call_id):
+    if call_id is not None and not is_blank(call_id):
         result["tool_call_id"] = str(call_id)
-    if not is_blank(message.get("reasoning_content")):
-        result["reasoning_content"] = as_text(message["reasoning_content"])
+    reasoning = message.get("reasoning_content")
+    if reasoning is not None and not is_blank(reasoning):
+        result["reasoning_content"] = as_text(reasoning)
     if extra:
         result.update(extra)
-    return [result]
+    history.append(result)
 
 
 def normalize_messages(value: Any) -> list[dict[str, Any]] | None:
@@ -263,7 +291,7 @@ def normalize_messages(value: Any) -> list[dict[str, Any]] | None:
         return None
     history: list[dict[str, Any]] = []
     for message in value:
-        history.extend(normalize_message(message))
+        _add_message(message, history)
     return history
 
 
@@ -322,15 +350,15 @@ def normalize_output_messages(value: Any, finish_reasons: list[Any] | None = Non
         parsed = [parsed]
     if not isinstance(parsed, list):
         return None
-    messages = []
+    messages: list[dict[str, Any]] = []
     for raw in parsed:
-        converted = normalize_message(raw)
-        if not converted:
+        count = len(messages)
+        _add_message(raw, messages)
+        if len(messages) == count:
             continue
-        message = converted[0]
+        del messages[count + 1:]  # one message per choice (a choice's tool responses are not outputs)
         if isinstance(raw, dict) and raw.get("finish_reason") is not None:
-            message["finish_reason"] = raw.get("finish_reason")
-        messages.append(message)
+            messages[count]["finish_reason"] = raw.get("finish_reason")
     return output_from_messages(messages, finish_reasons) if messages else None
 
 

@@ -78,8 +78,8 @@ CONTEXT_KEYS = frozenset(("user.id", "metadata", "tag.tags", "agent.name", *(key
 FINISH_REASON = "llm.finish_reason"
 READ_KEYS = frozenset((*IDENTITY_KEYS, *TEMPLATE_KEYS, *TOOL_SPAN_KEYS, *CONTEXT_KEYS, FINISH_REASON))
 COST_PREFIX, TOKEN_COUNT_PREFIX = "llm.cost.", "llm.token_count."
-# Message fields with nested slots: `contents.N.*` parts and `tool_calls.N.*`.
-_NESTED_FIELDS = ("contents.", "tool_calls.")
+_MESSAGE_PREFIX = "message."
+_MESSAGE_CUT = len(_MESSAGE_PREFIX)
 
 
 def applies(attrs: SpanAttributes, span: Any) -> bool:
@@ -260,13 +260,16 @@ def _message_list(attrs: SpanAttributes, prefix: str, state: _State, default_rol
 
 def _message(slot: dict[str, Any], state: _State, default_role: str) -> list[dict[str, Any]]:
     """One flattened OpenInference message -> OpenAI message(s) through the shared normaliser."""
-    fields = {key[len("message."):]: value for key, value in slot.items() if key.startswith("message.")}
+    fields = {key[_MESSAGE_CUT:]: value for key, value in slot.items() if key.startswith(_MESSAGE_PREFIX)}
     if not fields:
         return []
     role = fields.get("role")
     message: dict[str, Any] = {"role": role if isinstance(role, str) and role.strip() else default_role}
     content = state.text(fields.get("content"))
-    nested = any(key.startswith(_NESTED_FIELDS) for key in fields)
+    # Whether some key starts with a nested field: one search of all the names (a name that only
+    # contains one makes this true too, which costs the nested reads below and changes nothing).
+    names = "\n".join(fields)
+    nested = "contents." in names or "tool_calls." in names
     reasoning: list[Any] = []
     if nested:
         parts = [_content_part(part, state) for part in nest_indexed(fields, "contents.")]
@@ -442,9 +445,11 @@ def _embeddings(attrs: SpanAttributes, draft: Draft, state: _State) -> None:
         if isinstance(vector, (list, tuple)):
             vectors += 1
             dimension = dimension if dimension is not None else len(vector)
-    for key in attrs.raw():
-        if key.endswith(_VECTOR_SUFFIXES) and _VECTOR_KEY.search(key):
-            attrs.consume(key)  # never exported, even outside the indexed form
+    attributes = attrs.raw()
+    if "embedding.vector" in "\n".join(attributes):  # one search of all the keys (most spans have none)
+        for key in attributes:
+            if key.endswith(_VECTOR_SUFFIXES) and _VECTOR_KEY.search(key):
+                attrs.consume(key)  # never exported, even outside the indexed form
     whole = attrs.peek("embedding.embeddings")
     if whole is not None:
         attrs.consume("embedding.embeddings")  # a JSON form may hold vectors: dropped
@@ -558,17 +563,18 @@ def _take(attrs: SpanAttributes, key: str, mime_key: str, field: str) -> None:
 
 def _llm_values(attrs: SpanAttributes, draft: Draft, state: _State, incoming: Any, outgoing: Any) -> None:
     if incoming is not _ABSENT:
-        request = _request_messages(incoming)
+        request = _request_message_list(incoming)
         if state.history_from_messages and draft.chat_history:
             if request is not None:
-                _fill_from_request(draft.chat_history, request)
+                if _may_fill(request):  # (else normalising the request would fill nothing)
+                    _fill_from_request(draft.chat_history, msg.normalize_messages(request))
                 attrs.consume(INPUT_VALUE, INPUT_MIME)
             elif isinstance(incoming, str) and any(m.get("content") == incoming for m in draft.chat_history):
                 attrs.consume(INPUT_VALUE, INPUT_MIME)
         elif not draft.chat_history and draft.prompt is None:
             _take(attrs, INPUT_VALUE, INPUT_MIME, "inputs.chat_history")
             if request is not None:
-                draft.chat_history = request
+                draft.chat_history = msg.normalize_messages(request)
             elif isinstance(incoming, dict) and not is_blank(incoming.get("prompt")):
                 draft.prompt = incoming["prompt"]
             elif isinstance(incoming, str):
@@ -596,13 +602,25 @@ def _llm_values(attrs: SpanAttributes, draft: Draft, state: _State, incoming: An
         draft.set_default("tools", msg.normalize_tool_definitions(state.invocation_tools))
 
 
-def _request_messages(value: Any) -> list[dict[str, Any]] | None:
-    """The chat of a request body (`{"messages": [...]}`) or of a bare message list."""
+def _request_message_list(value: Any) -> list[Any] | None:
+    """The messages of a request body (`{"messages": [...]}`) or a bare message list, as sent
+    (`msg.normalize_messages` makes them the chat)."""
     if isinstance(value, dict) and isinstance(value.get("messages"), list):
-        return msg.normalize_messages(value["messages"])
+        return value["messages"]
     if isinstance(value, list) and value and all(isinstance(m, dict) and "role" in m for m in value):
-        return msg.normalize_messages(value)
+        return value
     return None
+
+
+# The request-message keys from which the normaliser derives what `_fill_from_request` copies
+# (tool_call_id, name, tool_calls; a tool message's id; parts of any kind).
+_FILL_SOURCE_KEYS = frozenset(("tool_call_id", "name", "tool_calls", "id", "parts"))
+
+
+def _may_fill(messages: list[Any]) -> bool:
+    """Whether `_fill_from_request` could copy anything from these request messages: most
+    requests are plain role/content messages, whose normalised form fills nothing."""
+    return any(isinstance(m, dict) and not m.keys().isdisjoint(_FILL_SOURCE_KEYS) for m in messages)
 
 
 def _fill_from_request(history: list[dict[str, Any]], request: list[dict[str, Any]]) -> None:

@@ -71,8 +71,10 @@ TIME_PER_TOKEN = "gen_ai.server.time_per_output_token"
 CONTEXT_KEYS = frozenset((SDK_NAME, "gen_ai.environment", "deployment.environment", "gen_ai.application_name",
                           "service.name", *METADATA_KEYS))
 USAGE_KEYS = frozenset((TOTAL_USAGE, *EXTRA_USAGE, TIME_PER_TOKEN))
-# Every single key the context and usage sections read: intersected once with the span's keys.
-READ_KEYS = CONTEXT_KEYS | USAGE_KEYS
+RESPONSE_TOOL_CALLS, TOOL_NAMES = "gen_ai.response.tool_calls", "gen_ai.tool.name"
+# Every single key `apply` reads to decide what to do: intersected once with the span's keys,
+# so the absent ones (most) cost no lookup each.
+READ_KEYS = CONTEXT_KEYS | USAGE_KEYS | {RESPONSE_TOOL_CALLS, TOOL_NAMES}
 _DECODER = json.JSONDecoder()  # stateless: one for every call of _json_sequence
 
 
@@ -105,9 +107,9 @@ def _openlit_resource(resource: Any) -> bool:
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
     present = attrs.raw().keys() & READ_KEYS
     if not present.isdisjoint(CONTEXT_KEYS):
-        _context(attrs, draft)
+        _context(attrs, draft, present)
     if not present.isdisjoint(USAGE_KEYS):
-        _usage_and_latency(attrs, draft)
+        _usage_and_latency(attrs, draft, present)
     if attrs.has_prefix("gen_ai.agent.") or attrs.has_prefix("gen_ai.workflow."):
         _agent_and_workflow(attrs, draft)
     if draft.event_type != MODEL:
@@ -115,7 +117,7 @@ def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
     _old_prompt(span, attrs, draft)
     _choices(attrs.events(span), draft)
     _placeholder_output(draft)
-    _tool_calls(attrs, draft)
+    _tool_calls(attrs, draft, present)
     _finish_reason(attrs, draft)
     if str(attrs.peek("gen_ai.operation.name") or "").strip().lower() in EMBEDDING_OPERATIONS:
         to_embedding_input(draft, _raw_embedding_input(attrs, span))
@@ -132,7 +134,7 @@ def _has_genai(attrs: SpanAttributes, span: Any) -> bool:
 
 
 # ----- context, usage, latency ----------------------------------------------------------
-def _context(attrs: SpanAttributes, draft: Draft) -> None:
+def _context(attrs: SpanAttributes, draft: Draft, present: set[str]) -> None:
     attrs.consume(SDK_NAME)
     # `deployment.environment` also decides `source` (the mapper peeks it; consuming is safe).
     environment = attrs.get("gen_ai.environment", "deployment.environment", field="metadata.environment")
@@ -142,24 +144,29 @@ def _context(attrs: SpanAttributes, draft: Draft) -> None:
     if not is_blank(application):
         draft.metadata.setdefault("application", str(application))
     for key, field in METADATA_KEYS.items():
-        value = attrs.get(key)
-        if not is_blank(value):
-            draft.metadata.setdefault(field, str(value))
+        if key in present:
+            value = attrs.get(key)
+            if not is_blank(value):
+                draft.metadata.setdefault(field, str(value))
 
 
-def _usage_and_latency(attrs: SpanAttributes, draft: Draft) -> None:
+def _usage_and_latency(attrs: SpanAttributes, draft: Draft, present: set[str]) -> None:
     # `gen_ai.client.token.usage` is a metric name OpenLIT also writes on the span: the total.
-    total = as_int(attrs.get(TOTAL_USAGE))
-    if total is not None and total >= 0 and TOKEN_KEYS.isdisjoint(attrs.raw()):
-        draft.metadata.setdefault("total_tokens", total)
+    if TOTAL_USAGE in present:
+        total = as_int(attrs.get(TOTAL_USAGE))
+        # (a dict view's isdisjoint walks the smaller side: the table, not every span key)
+        if total is not None and total >= 0 and attrs.raw().keys().isdisjoint(TOKEN_KEYS):
+            draft.metadata.setdefault("total_tokens", total)
     for key, field in EXTRA_USAGE.items():
-        value = as_int(attrs.get(key))
-        if value is not None and value >= 0:
-            draft.metadata.setdefault(field, value)
+        if key in present:
+            value = as_int(attrs.get(key))
+            if value is not None and value >= 0:
+                draft.metadata.setdefault(field, value)
     # Zero means "not measured" here (OpenLIT writes 0 for a non-streamed call).
-    per_token = as_float(attrs.get(TIME_PER_TOKEN))
-    if per_token is not None and per_token > 0:
-        draft.metrics.setdefault("time_per_output_token_s", per_token)
+    if TIME_PER_TOKEN in present:
+        per_token = as_float(attrs.get(TIME_PER_TOKEN))
+        if per_token is not None and per_token > 0:
+            draft.metrics.setdefault("time_per_output_token_s", per_token)
 
 
 def _agent_and_workflow(attrs: SpanAttributes, draft: Draft) -> None:
@@ -225,11 +232,13 @@ def _placeholder_output(draft: Draft) -> None:
             choice["content"] = None
 
 
-def _tool_calls(attrs: SpanAttributes, draft: Draft) -> None:
+def _tool_calls(attrs: SpanAttributes, draft: Draft, present: set[str]) -> None:
     """Tool calls from `gen_ai.response.tool_calls` or 1.35+'s joined `gen_ai.tool.*` keys."""
-    calls = parse_tool_calls(attrs.get("gen_ai.response.tool_calls", field="outputs.tool_calls"))
-    if not calls:
-        calls = _joined_tool_calls(attrs.peek("gen_ai.tool.name"), attrs.peek("gen_ai.tool.call.id"),
+    calls = []
+    if RESPONSE_TOOL_CALLS in present:
+        calls = parse_tool_calls(attrs.get(RESPONSE_TOOL_CALLS, field="outputs.tool_calls"))
+    if not calls and TOOL_NAMES in present:
+        calls = _joined_tool_calls(attrs.peek(TOOL_NAMES), attrs.peek("gen_ai.tool.call.id"),
                                    attrs.peek("gen_ai.tool.args"))
     if not calls:
         calls = _indexed_tool_calls(attrs)

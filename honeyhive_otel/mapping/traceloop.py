@@ -33,7 +33,7 @@ CONVENTION = "traceloop"
 MARKER_KEYS = frozenset(("llm.request.type", "gen_ai.openai.api_base", "gen_ai.is_streaming",
                          "llm.usage.total_tokens", "llm.headers", "gen_ai.headers"))
 REQUEST_PREFIX, FUNCTIONS_PREFIX = "llm.request.", "llm.request.functions."
-MARKER_PREFIXES = ("traceloop.", FUNCTIONS_PREFIX)
+TRACELOOP_PREFIX = "traceloop."
 INSTRUMENTATION_SCOPE = "opentelemetry.instrumentation."
 CALL_KEYS = frozenset(("args", "kwargs"))
 LANGCHAIN_INPUT_KEYS = frozenset(("inputs", "input_str", "tags", "metadata", "kwargs"))
@@ -69,9 +69,8 @@ EMBEDDING_TYPES = ("embedding", "embeddings")
 def applies(attrs: SpanAttributes, span: Any) -> bool:
     if not attrs.raw().keys().isdisjoint(MARKER_KEYS):
         return True
-    for prefix in MARKER_PREFIXES:
-        if attrs.has_prefix(prefix):
-            return True
+    if attrs.has_prefix(TRACELOOP_PREFIX) or attrs.has_prefix(FUNCTIONS_PREFIX):
+        return True
     return attrs.scope_name(span).startswith(INSTRUMENTATION_SCOPE) and attrs.has_prefix("gen_ai.prompt.")
 
 
@@ -81,7 +80,7 @@ def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
         attrs.consume(*SECRET_KEYS)  # never read: headers may carry an API key
         _entity(attrs, draft, present)
         _metadata(attrs, draft, present)
-    if attrs.has_prefix("traceloop."):
+    if attrs.has_prefix(TRACELOOP_PREFIX):
         _association(attrs, draft)
         _prompt_management(attrs, draft)
     _model(attrs, span, draft, present)
@@ -193,7 +192,9 @@ def _model(attrs: SpanAttributes, span: Any, draft: Draft, present: set[str]) ->
             break
     if STOP_REASON in present:
         _stop_reason(attrs, draft)
-    _filter_results(attrs, draft, present)
+    completion_keys = attrs.keys_with_prefix("gen_ai.completion.")
+    if completion_keys or PROMPT_FILTER in present:
+        _filter_results(attrs, draft, present, completion_keys)
     for key in MODEL_KEYS:
         if key in present:
             value = attrs.get(key)
@@ -203,10 +204,12 @@ def _model(attrs: SpanAttributes, span: Any, draft: Draft, present: set[str]) ->
         _request_parameters(attrs, draft, request_keys)
     if draft.event_type != MODEL:
         return
-    request_type = str(attrs.peek("llm.request.type") or attrs.peek("gen_ai.operation.name") or "").strip().lower()
-    if request_type in EMBEDDING_TYPES:
+    raw = attrs.raw()
+    request_type = raw.get("llm.request.type") or raw.get("gen_ai.operation.name")
+    if request_type and str(request_type).strip().lower() in EMBEDDING_TYPES:
         to_embedding_input(draft)
-    _first_chunk(attrs, span, draft)
+    if attrs.events(span):
+        _first_chunk(attrs, span, draft)
 
 
 def _request_parameters(attrs: SpanAttributes, draft: Draft, keys: list[str]) -> None:
@@ -253,14 +256,14 @@ def _stop_reason(attrs: SpanAttributes, draft: Draft) -> None:
         draft.output["finish_reason"] = msg.normalize_finish_reason(reason)
 
 
-def _filter_results(attrs: SpanAttributes, draft: Draft, present: set[str]) -> None:
+def _filter_results(attrs: SpanAttributes, draft: Draft, present: set[str], completion_keys: list[str]) -> None:
     """Azure content-filter verdicts (GenAI's indexed reader consumed them without mapping)."""
     results = {}
     prompt_filter = attrs.peek(PROMPT_FILTER) if PROMPT_FILTER in present else None
     if prompt_filter is not None:
         results["prompt"] = to_jsonable(parse_json(prompt_filter))
         attrs.consume(PROMPT_FILTER)
-    for key in attrs.keys_with_prefix("gen_ai.completion."):
+    for key in completion_keys:
         if key.endswith(".content_filter_results"):
             results[key.removeprefix("gen_ai.completion.").removesuffix(".content_filter_results")] = \
                 to_jsonable(parse_json(attrs.peek(key)))

@@ -52,38 +52,42 @@ USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "cache_rea
 # Every attribute read_usage reads: intersected once with a span's keys, so a span pays for
 # the usage attributes it carries, not for the ~30 names the table knows.
 USAGE_KEYS = frozenset((*(key for keys in TOKEN_SOURCES.values() for key in keys), *COST_SOURCES))
+# Attribute -> its field; attributes in table order (field by field, highest priority first).
+_FIELD_OF: dict[str, str] = {
+    **{key: field for field, keys in TOKEN_SOURCES.items() for key in keys}, **dict.fromkeys(COST_SOURCES, "cost")}
+_RANK = {key: rank for rank, key in enumerate(_FIELD_OF)}.__getitem__
 # Provenance names of the fields (debug mode), built once.
 _NOTES = {field: f"metadata.{field}" for field in (*TOKEN_SOURCES, "cost")}
 
 
 def read_usage(attrs: SpanAttributes) -> dict[str, Any]:
-    """Usage and cost found on the span, as `metadata` fields; every source present is consumed."""
+    """Usage and cost found on the span, as `metadata` fields; every source present is consumed.
+
+    Only the sources present are visited, in table order: the first valid one of a field wins."""
     usage: dict[str, Any] = {}
     raw = attrs.raw()
     present = raw.keys() & USAGE_KEYS
     if not present:
         return usage
     attrs.consumed.update(present)
-    for field, keys in TOKEN_SOURCES.items():
-        for key in keys:
-            if key in present:
-                value = raw[key]
-                if type(value) is not int:  # token counts are ints: no conversion needed
-                    value = as_int(value)
-                if value is not None and value >= 0:
-                    usage[field] = value
-                    if attrs.debug:
-                        attrs.note(_NOTES[field], key)
-                    break
+    debug = attrs.debug
+    for key in sorted(present, key=_RANK) if len(present) > 1 else present:
+        field = _FIELD_OF[key]
+        if field in usage:
+            continue  # a higher-priority source gave it
+        value = raw[key]
+        if field != "cost":
+            if type(value) is not int:  # token counts are ints: no conversion needed
+                value = as_int(value)
+        else:  # the cost sources come last: the total is complete before the cost is added
+            complete_total(usage)
+            value = as_float(value)
+        if value is None or value < 0:
+            continue
+        usage[field] = value
+        if debug:
+            attrs.note(_NOTES[field], key)
     complete_total(usage)
-    for key in COST_SOURCES:
-        if key in present:
-            cost = as_float(raw[key])
-            if cost is not None and cost >= 0:
-                usage["cost"] = cost
-                if attrs.debug:
-                    attrs.note(_NOTES["cost"], key)
-                break
     return usage
 
 

@@ -31,17 +31,22 @@ _DELETE_JSON_REPR_CHARS = str.maketrans("", "", "0123456789+-.eE{}[]:, ")
 
 
 def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """True when a decoded structure nests deeper than `limit` (iterative, no recursion)."""
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return False
+    """True when a decoded structure nests deeper than `limit`: some value sits more than `limit`
+    levels below the top (iterative, no recursion). Decoded JSON and literals hold plain dicts and
+    lists: the walk goes one level at a time and looks at each value's type once."""
+    level = [value]
+    for _ in range(limit + 1):
+        children: list[Any] = []
+        for item in level:
+            kind = type(item)
+            if kind is dict:
+                children.extend(item.values())
+            elif kind is list:
+                children.extend(item)
+        if not children:
+            return False
+        level = children
+    return True
 
 
 def parse_json(text: Any) -> Any:

@@ -35,6 +35,7 @@ from typing import Any, overload
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -195,8 +196,7 @@ class HoneyHiveTransport:
             "User-Agent": USER_AGENT,
             **self.options.extra_headers,
         }
-        if api_key:
-            self._headers["Authorization"] = f"Bearer {api_key}"
+        self._auth = _BearerAuth(api_key)
 
     # ----- public ------------------------------------------------------------------
     def create_session(self, body: dict[str, Any], deadline: float) -> bool:
@@ -361,7 +361,7 @@ class HoneyHiveTransport:
         self.stats.add("requests")
         try:
             response = self._http.post(
-                self.server_url + path, data=body, headers=headers,
+                self.server_url + path, data=body, headers=headers, auth=self._auth,
                 timeout=(min(self.options.connect_timeout, remaining), _attempt_timeout(remaining)),
                 # An explicit `verify` (CA bundle path, or False) must win over REQUESTS_CA_BUNDLE,
                 # which requests would otherwise prefer; the default True lets that variable apply.
@@ -411,6 +411,24 @@ class HoneyHiveTransport:
         else:
             message = f"HoneyHive unreachable while sending {what}: {outcome.error or outcome.status}"
         self.stats.error(message)
+
+
+class _BearerAuth(AuthBase):
+    """`Authorization: Bearer <key>` as requests' auth: a header passed in `headers=` would be
+    replaced by credentials from `~/.netrc` for the host (requests consults netrc when no auth is
+    given), so the key must travel as auth. Without a key it adds nothing, and still keeps
+    netrc credentials from being sent."""
+
+    def __init__(self, api_key: str | None) -> None:
+        self._header = f"Bearer {api_key}" if api_key else None
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self._header is not None:
+            request.headers["Authorization"] = self._header
+        return request
+
+    def __repr__(self) -> str:
+        return "_BearerAuth(<redacted>)"
 
 
 def _attempt_timeout(remaining: float) -> float:

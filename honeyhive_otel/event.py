@@ -73,4 +73,24 @@ class Event:
     disposition: str = "emit"
 
     def to_request(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in WIRE_FIELDS}
+        """The wire fields (WIRE_FIELDS, in that order): a literal, not a loop of getattr calls
+        (once per event sent)."""
+        return {
+            "event_id": self.event_id,
+            "session_id": self.session_id,
+            "parent_id": self.parent_id,
+            "event_type": self.event_type,
+            "event_name": self.event_name,
+            "source": self.source,
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+            "duration": self.duration,
+            "error": self.error,
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+            "config": self.config,
+            "metadata": self.metadata,
+            "metrics": self.metrics,
+            "user_properties": self.user_properties,
+            "feedback": self.feedback,
+        }

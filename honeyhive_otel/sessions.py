@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from .event import SessionInfo
@@ -45,15 +46,28 @@ SPAN_SESSION_KEYS = (
 SESSION_NAME_KEYS = ("honeyhive.session_name", "honeyhive_session_name")
 SESSION_MODES = ("process", "trace")
 _TRACE_MEMORY = 20_000
-# Every attribute the resolution reads: one intersection with the span's keys skips the lookups
-# of those it does not have (most spans carry none, or only one session id).
-_SESSION_KEY_SET = frozenset(SPAN_SESSION_KEYS)
+# Every attribute the resolution reads: intersected with the span's names (once per tuple of names,
+# `_keys_present`), so the lookups of those it does not have are skipped.
 _CONTEXT_KEY_SET = frozenset(CONTEXT_KEYS)
 _READ_KEYS = frozenset((*SPAN_SESSION_KEYS, *CONTEXT_KEYS, *SESSION_NAME_KEYS))
 # Context values and session names: `resolve` reads them only for a span that has one.
 _SCOPE_KEYS = frozenset((*CONTEXT_KEYS, *SESSION_NAME_KEYS))
-# The attributes that can name a span's session (`_explicit`).
-_EXPLICIT_KEYS = frozenset((*SPAN_SESSION_KEYS, CONTEXT_SESSION_KEY))
+
+
+@dataclass(frozen=True, slots=True)
+class _KeysPresent:
+    """Which of the attributes the resolution reads a span has. Worked out once per tuple of
+    attribute names (`SpanAttributes.derived`): most spans carry none, or one session id."""
+
+    named: tuple[str, ...]  # SPAN_SESSION_KEYS present, in that (priority) order
+    context_session: bool  # CONTEXT_SESSION_KEY present
+    scope: frozenset[str]  # the _SCOPE_KEYS present: context values and session names
+
+
+def _keys_present(names: tuple[str, ...]) -> _KeysPresent:
+    present = _READ_KEYS.intersection(names)
+    return _KeysPresent(tuple(key for key in SPAN_SESSION_KEYS if key in present), CONTEXT_SESSION_KEY in present,
+                        present & _SCOPE_KEYS)
 
 
 class SessionResolver:
@@ -74,15 +88,15 @@ class SessionResolver:
 
     def resolve(self, attrs: SpanAttributes, draft: Draft, trace_id: int, source: str,
                 start_time_ms: float) -> SessionInfo:
-        present = attrs.present(_READ_KEYS)
-        (session_id, raw_id), origin = self._session(attrs, draft, trace_id, present)
+        keys = attrs.derived(_keys_present)
+        (session_id, raw_id), origin = self._session(attrs, draft, trace_id, keys)
         metadata = {**self.metadata}
         user_properties = {**self.user_properties}
-        if present.isdisjoint(_SCOPE_KEYS):  # most spans: no context values, no session name
+        if not keys.scope:  # most spans: no context values, no session name
             name = draft.session_name or self.session_name
             per_call_user_properties = draft.user_properties
         else:
-            name, per_call_user_properties = self._scope(attrs, draft, present, origin, metadata, user_properties)
+            name, per_call_user_properties = self._scope(attrs, draft, keys.scope, origin, metadata, user_properties)
         metadata.update(draft.session_metadata)
         if raw_id is not None:
             metadata["raw_session_id"] = raw_id
@@ -96,7 +110,7 @@ class SessionResolver:
             _jsonable(user_properties) if user_properties else user_properties,
         )
 
-    def _scope(self, attrs: SpanAttributes, draft: Draft, present: set[str], origin: str | None,
+    def _scope(self, attrs: SpanAttributes, draft: Draft, present: frozenset[str], origin: str | None,
                metadata: dict[str, Any], user_properties: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         """For a span with context values or a session name: (its session name, its per-call user
         properties). Adds the scope's values to `metadata` and `user_properties` when the context
@@ -122,12 +136,12 @@ class SessionResolver:
     def session_id(self, attrs: SpanAttributes, draft: Draft, trace_id: int) -> str:
         """The session id alone, for an event that is never sent (it only adds detail to its parent):
         like `resolve`, it remembers a session the span names for the rest of its trace."""
-        return self._session(attrs, draft, trace_id, attrs.present(_EXPLICIT_KEYS))[0][0]
+        return self._session(attrs, draft, trace_id, attrs.derived(_keys_present))[0][0]
 
     def _session(self, attrs: SpanAttributes, draft: Draft, trace_id: int,
-                 present: set[str]) -> tuple[tuple[str, str | None], str | None]:
+                 keys: _KeysPresent) -> tuple[tuple[str, str | None], str | None]:
         """((session id, raw id), origin): explicit on the span, else remembered for the trace, else the default."""
-        raw, origin = self._explicit(attrs, draft, present)
+        raw, origin = self._explicit(attrs, draft, keys)
         if raw is not None:
             ids = normalize_session_id(raw)
             self._remember(trace_id, ids)
@@ -141,17 +155,17 @@ class SessionResolver:
             return (session_id_for_trace(trace_id), None), None
         return (self.default_session_id, self._default_raw), None
 
-    def _explicit(self, attrs: SpanAttributes, draft: Draft, present: set[str]) -> tuple[Any, str | None]:
-        named = present & _SESSION_KEY_SET
+    def _explicit(self, attrs: SpanAttributes, draft: Draft, keys: _KeysPresent) -> tuple[Any, str | None]:
+        named = keys.named
         if named:
             attrs.consumed.update(named)  # the first non-blank one names the session, all are mapped
             raw = attrs.raw()
-            for key in SPAN_SESSION_KEYS if len(named) > 1 else named:  # in priority order
-                if key in named and not is_blank(raw[key]):
+            for key in named:  # in priority order
+                if not is_blank(raw[key]):
                     return raw[key], key
         if draft.session_id is not None and not is_blank(draft.session_id):
             return draft.session_id, "convention"
-        value = attrs.get(CONTEXT_SESSION_KEY) if CONTEXT_SESSION_KEY in present else None
+        value = attrs.get(CONTEXT_SESSION_KEY) if keys.context_session else None
         if not is_blank(value):
             return value, CONTEXT_SESSION_KEY
         return None, None

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from honeyhive_otel.devserver import DevServer
 from honeyhive_otel.mapping import MappingOptions, SpanMapper, genai, values
+from honeyhive_otel.mapping import attributes as attributes_module
 from honeyhive_otel.mapping import messages as msg
 from honeyhive_otel.mapping.attributes import SpanAttributes
 from honeyhive_otel.mapping.draft import Draft
@@ -133,7 +134,7 @@ def test_config_reads_as_the_per_span_lookups_do(attributes: dict[str, Any], deb
     expected_attrs, expected = SpanAttributes(attributes, debug=debug), Draft("model", "x")
     reference_config(expected_attrs, expected)
     attrs, draft = SpanAttributes(attributes, debug=debug), Draft("model", "x")
-    genai._config(attrs, draft, genai._key_plan(attrs.raw()))
+    genai._config(attrs, draft, attrs.derived(genai._make_plan))
     assert same(state(attrs, draft), state(expected_attrs, expected))
 
 
@@ -144,7 +145,7 @@ def test_response_reads_as_the_per_span_lookups_do(attributes: dict[str, Any], d
     expected_attrs, expected = SpanAttributes(attributes, debug=debug), Draft("model", "x")
     reference_response(expected_attrs, expected, finish)
     attrs, draft = SpanAttributes(attributes, debug=debug), Draft("model", "x")
-    plan = genai._key_plan(attrs.raw())
+    plan = attrs.derived(genai._make_plan)
     if plan.response:
         genai._response(attrs, draft, finish, plan.response)
     assert same(state(attrs, draft), state(expected_attrs, expected))
@@ -174,24 +175,23 @@ def test_recorded_spans_map_the_same_with_a_cold_or_a_warm_plan_cache() -> None:
     mapper = SpanMapper(MappingOptions(debug=True))
     for path in sorted(FIXTURES.glob("*.json")):
         for span in load_spans(path):
-            genai._PLANS.clear()
+            attributes_module._KEY_NAMES.clear()  # the plans are kept per tuple of names
             cold = mapped(mapper, span)
             assert same(mapped(mapper, span), cold), (path.name, span.name)
 
 
-def test_many_attribute_name_sets_and_huge_spans_stay_bounded_and_correct() -> None:
+def test_many_attribute_name_sets_and_huge_spans_map_correctly() -> None:
+    """More name sets than are kept, and a span with more names than are ever shared."""
     mapper = SpanMapper()
-    for index in range(genai._MAX_PLANS + 50):  # more name sets than the cache keeps
+    for index in range(attributes_module.MAX_NAMES_KEPT + 50):
         attributes = {"gen_ai.request.model": "m", f"gen_ai.request.p{index}": index,
                       "gen_ai.response.finish_reasons": ("stop",)}
         span = make_span("chat", attributes, trace_id=TRACE_ID, span_id=f"{index + 1:016x}", scope="tests")
         assert mapped(mapper, span)["config"] == {"model": "m", f"p{index}": index}
-        assert len(genai._PLANS) <= genai._MAX_PLANS
-    huge = {f"app.k{index}": index for index in range(genai._MAX_PLANNED_KEYS + 10)}
+    huge = {f"app.k{index}": index for index in range(attributes_module.MAX_KEY_NAMES + 10)}
     huge.update({"gen_ai.request.model": "m", "gen_ai.request.top_p": 0.5, "llm.is_streaming": "True"})
     span = make_span("chat", huge, trace_id=TRACE_ID, span_id="00000000000f0000", scope="tests")
     assert mapped(mapper, span)["config"] == {"model": "m", "top_p": 0.5, "is_streaming": True}
-    assert tuple(span.attributes) not in genai._PLANS
 
 
 def test_legacy_parameters_and_streaming_flags_in_any_order(devserver: DevServer) -> None:

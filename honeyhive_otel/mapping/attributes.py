@@ -3,6 +3,8 @@
 Consumed attributes are not repeated in `metadata.attributes`; everything else is kept
 under its original key. With `debug=True` the view also records which attribute fed each
 mapped field (provenance), which answers the usual "why is my input empty" question.
+What the attribute names alone decide (prefix lookups, which keys of a set are present, ...)
+is worked out once per tuple of names, shared by the spans that have them (`KeyNames`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import functools
 import math
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import MappingProxyType
 from typing import Any
 
@@ -31,8 +33,7 @@ _PLAIN_KINDS = frozenset((str, int, bool))
 class SpanAttributes:
     """Attribute access with consumption tracking; every getter marks what it read."""
 
-    __slots__ = ("_attrs", "consumed", "sources", "debug", "_prefix_cache", "_sorted_keys", "_events",
-                 "_scope_name", "litellm_request")
+    __slots__ = ("_attrs", "consumed", "sources", "debug", "names", "_events", "_scope_name", "litellm_request")
 
     def __init__(self, attributes: Any, debug: bool = False) -> None:
         try:
@@ -47,8 +48,8 @@ class SpanAttributes:
         self.consumed: set[str] = set()
         self.sources: dict[str, str] = {}
         self.debug = debug  # record provenance (`note`); read-only
-        self._prefix_cache: dict[str, list[str]] = {}
-        self._sorted_keys: list[str] | None = None
+        # What the attribute names alone decide (shared by the spans with the same names); read-only.
+        self.names = key_names(self._attrs)
         self._events: tuple[Any, ...] | None = None
         self._scope_name: str | None = None
         # `litellm.is_request_span` of this span, decided once (the mapper and LiteLLM's applies/apply ask).
@@ -82,10 +83,17 @@ class SpanAttributes:
         """Read without consuming: for decisions that do not map the value anywhere."""
         return self._attrs.get(key)
 
-    def present(self, keys: frozenset[str]) -> set[str]:
-        """Which of `keys` the span has: one set intersection decides whether a whole group of
-        lookups can be skipped (most of the keys a convention knows are absent on a span)."""
-        return self._attrs.keys() & keys
+    def present(self, keys: frozenset[str]) -> frozenset[str]:
+        """Which of `keys` the span has: one cached answer per set of attribute names decides whether
+        a whole group of lookups can be skipped (most of the keys a convention knows are absent)."""
+        found = self.names._present.get(keys)
+        return found if found is not None else self.names.present(keys)
+
+    def derived(self, build: Callable[[tuple[Any, ...]], Any]) -> Any:
+        """`build(names)` of this span's attribute names (in order), worked out once per tuple of names.
+        `build` must be a module-level function whose answer depends on the names alone."""
+        found = self.names._derived.get(build, _ABSENT)
+        return found if found is not _ABSENT else self.names.derived(build)
 
     def get(self, *keys: str, field: str | None = None) -> Any:
         """The first present, non-blank value among `keys`; all present keys are consumed."""
@@ -114,67 +122,169 @@ class SpanAttributes:
 
     # ----- prefixes and indexed keys ------------------------------------------------
     def keys_with_prefix(self, prefix: str) -> list[str]:
-        """Keys starting with `prefix`: a binary search over the keys sorted once per span,
-        so the ~25 prefixes the conventions ask about cost O(log n) each, not a full scan."""
-        cached = self._prefix_cache.get(prefix)
-        if cached is None:
-            keys = self._sorted_keys
-            if keys is None:
-                keys = self._sorted_keys = sorted(self._attrs)
-            start = bisect_left(keys, prefix)
-            if start < len(keys) and keys[start].startswith(prefix):
-                bound = _past_prefix(prefix)
-                end = bisect_left(keys, bound, start + 1) if bound is not None else _scan_end(keys, prefix, start)
-                cached = keys[start:end]
-            else:
-                cached = []
-            self._prefix_cache[prefix] = cached
-        return cached
+        """Keys starting with `prefix`, sorted. Read-only: the list is shared by the spans whose
+        attributes have the same names."""
+        found = self.names._prefixed.get(prefix)
+        return found if found is not None else self.names.with_prefix(prefix)
 
     def has_prefix(self, prefix: str) -> bool:
-        """Whether any key starts with `prefix`: one binary search, no list of the keys built."""
-        keys = self._sorted_keys
-        if keys is None:
-            keys = self._sorted_keys = sorted(self._attrs)
-        start = bisect_left(keys, prefix)
-        return start < len(keys) and keys[start].startswith(prefix)
+        """Whether any key starts with `prefix`."""
+        found = self.names._prefixed.get(prefix)
+        if found is None:
+            found = self.names.with_prefix(prefix)
+        return bool(found)
 
     def prefixed(self, prefix: str, consume: bool = True) -> dict[str, Any]:
         """All attributes under `prefix`, keyed by the rest of the name."""
-        result: dict[str, Any] = {}
-        for key in self.keys_with_prefix(prefix):
-            result[key[len(prefix):]] = self._attrs[key]
-            if consume:
-                self.consumed.add(key)
-        return result
+        keys = self.keys_with_prefix(prefix)
+        if consume:
+            self.consumed.update(keys)
+        attributes, start = self._attrs, len(prefix)
+        return {key[start:]: attributes[key] for key in keys}
 
     def indexed(self, prefix: str) -> list[dict[str, Any]]:
         """Rebuild `prefix.N.rest` keys into a list of `{rest: value}` dicts, in index order.
 
         Gaps are skipped (not filled with empty slots) and indices above MAX_INDEX are
         consumed but ignored, so `llm.input_messages.999999999.message.role` costs nothing.
+        Keys under `prefix` that are not indexed stay unconsumed (kept in metadata.attributes).
         """
-        slots: dict[int, dict[str, Any]] = {}
-        attributes, consumed, start = self._attrs, self.consumed, len(prefix)
-        for key in self.keys_with_prefix(prefix):
-            match = _INDEXED_AT.match(key, start)
-            if match is None:
-                continue  # not an indexed key: it stays unconsumed, kept in metadata.attributes
-            consumed.add(key)
-            number, rest = match.groups()
-            index = int(number)
-            if index > MAX_INDEX:
-                continue
-            slots.setdefault(index, {})[rest] = attributes[key]
-        return [slots[i] for i in sorted(slots)]
+        keys, slots = self.names.indexed(prefix)
+        self.consumed.update(keys)
+        attributes = self._attrs
+        return [{rest: attributes[key] for rest, key in slot} for slot in slots]
 
     def unconsumed(self) -> Iterator[tuple[str, Any]]:
         return iter(self.unconsumed_dict().items())
 
     def unconsumed_dict(self) -> dict[str, Any]:
         """The attributes no mapping consumed, in their original order."""
-        consumed = self.consumed
-        return {key: value for key, value in self._attrs.items() if key not in consumed}
+        attributes = self._attrs
+        return {key: attributes[key] for key in self.names.left(self.consumed)}
+
+
+class KeyNames:
+    """What a span's attribute names alone decide: its names sorted, which start with a prefix,
+    which of a set of keys are present, anything a module `derived` from them.
+
+    Worked out once per tuple of names (`key_names`): the spans of one instrumentation share a few
+    such tuples, so the sorting, binary searches and set intersections behind these answers run
+    once per tuple, not once per span. Nothing here depends on attribute values. (SpanAttributes
+    reads the answer dicts directly: a question already answered costs one dict read, no call.)
+    """
+
+    __slots__ = ("keys", "_sorted", "_prefixed", "_indexed", "_present", "_derived", "_left")
+
+    def __init__(self, keys: tuple[Any, ...]) -> None:
+        self.keys = keys  # in the attributes' order
+        self._sorted: list[Any] | None = None
+        self._prefixed: dict[str, list[str]] = {}
+        self._indexed: dict[str, tuple[tuple[str, ...], tuple[tuple[tuple[str, str], ...], ...]]] = {}
+        self._present: dict[frozenset[str], frozenset[str]] = {}
+        self._derived: dict[Callable[[tuple[Any, ...]], Any], Any] = {}
+        self._left: dict[frozenset[str], tuple[Any, ...]] = {}
+
+    def with_prefix(self, prefix: str) -> list[str]:
+        """The names starting with `prefix`, in sorted order: a binary search over the sorted names."""
+        keys = self._sorted
+        if keys is None:
+            keys = self._sorted = sorted(self.keys)
+        start = bisect_left(keys, prefix)
+        if start < len(keys) and keys[start].startswith(prefix):
+            bound = _past_prefix(prefix)
+            end = bisect_left(keys, bound, start + 1) if bound is not None else _scan_end(keys, prefix, start)
+            found = keys[start:end]
+        else:
+            found = []
+        return _remember(self._prefixed, prefix, found)
+
+    def present(self, keys: frozenset[str]) -> frozenset[str]:
+        """Which of `keys` are among the names."""
+        return _remember(self._present, keys, keys.intersection(self.keys))
+
+    def derived(self, build: Callable[[tuple[Any, ...]], Any]) -> Any:
+        """`build(names)`, once per `build`."""
+        found = self._derived.get(build, _ABSENT)
+        if found is _ABSENT:
+            found = _remember(self._derived, build, build(self.keys))
+        return found
+
+    def indexed(self, prefix: str) -> tuple[tuple[str, ...], tuple[tuple[tuple[str, str], ...], ...]]:
+        """(the indexed names under `prefix`, their slots in index order: each the (rest, name) pairs
+        of one index, in name order), for `SpanAttributes.indexed`."""
+        found = self._indexed.get(prefix)
+        if found is None:
+            names = self._prefixed.get(prefix)
+            if names is None:
+                names = self.with_prefix(prefix)
+            indexed: list[str] = []
+            slots: dict[int, list[tuple[str, str]]] = {}
+            start = len(prefix)
+            for name in names:
+                match = _INDEXED_AT.match(name, start)
+                if match is None:
+                    continue
+                indexed.append(name)
+                number, rest = match.groups()
+                index = int(number)
+                if index <= MAX_INDEX:
+                    slots.setdefault(index, []).append((rest, name))
+            found = (tuple(indexed), tuple(tuple(slots[index]) for index in sorted(slots)))
+            _remember(self._indexed, prefix, found)
+        return found
+
+    def left(self, consumed: set[str]) -> tuple[Any, ...]:
+        """The names not in `consumed`, in order (the spans of one instrumentation consume the same)."""
+        question = frozenset(consumed)
+        found = self._left.get(question)
+        if found is None:
+            found = _remember(self._left, question, tuple(key for key in self.keys if key not in question))
+        return found
+
+
+_ABSENT = object()
+# Bounds: on the tuples of names kept; on the size of a tuple worth keeping (names, and their
+# characters: a relayed span may carry any names); on the answers one tuple keeps per kind of
+# question (the code asks at most a few dozen: prefixes, key sets, builders).
+MAX_KEY_NAMES = 256
+MAX_NAMES_KEPT = 256
+MAX_NAME_CHARS = 16_384
+MAX_ANSWERS = 64
+_KEY_NAMES: dict[tuple[Any, ...], KeyNames] = {}
+
+
+def key_names(attributes: dict[str, Any]) -> KeyNames:
+    """The `KeyNames` of the names of `attributes`, in their order (one instrumentation sets them
+    in the same order); shared by every span with the same names."""
+    names = tuple(attributes)
+    try:
+        found = _KEY_NAMES.get(names)
+        if found is None:
+            found = KeyNames(names)
+            if _worth_keeping(names):
+                if len(_KEY_NAMES) >= MAX_KEY_NAMES:
+                    _KEY_NAMES.clear()  # many distinct tuples (not a few instrumentations'): start over
+                _KEY_NAMES[names] = found
+    except Exception:  # noqa: BLE001 - a hostile name whose hash or comparison fails: not shared
+        found = KeyNames(names)
+    return found
+
+
+def _worth_keeping(names: tuple[Any, ...]) -> bool:
+    """Whether a tuple of names is small enough to keep (checked once per new tuple, not per span)."""
+    if len(names) > MAX_NAMES_KEPT:
+        return False
+    try:
+        return sum(map(len, names)) <= MAX_NAME_CHARS
+    except TypeError:  # a name without a length (not a string): not kept
+        return False
+
+
+def _remember(answers: dict[Any, Any], question: Any, answer: Any) -> Any:
+    """Keep `answer` unless `answers` is full; returns it."""
+    if len(answers) < MAX_ANSWERS:
+        answers[question] = answer
+    return answer
 
 
 @functools.lru_cache(maxsize=512)

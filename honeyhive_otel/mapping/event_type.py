@@ -44,6 +44,7 @@ AGENT_MARKER_PREFIXES = (
 
 EXPLICIT_ATTRIBUTES = ("honeyhive.event_type", "honeyhive_event_type")
 KIND_ATTRIBUTES = ("gen_ai.operation.name", "openinference.span.kind", "traceloop.span.kind", "llm.request.type")
+_KIND_ATTRIBUTE_SET = frozenset(KIND_ATTRIBUTES)
 
 
 def explicit_type(attrs: SpanAttributes) -> str | None:
@@ -55,12 +56,9 @@ def explicit_type(attrs: SpanAttributes) -> str | None:
 
 def decide(attrs: SpanAttributes, is_litellm_request: bool = False) -> str:
     """Apply SPEC §5's ordered rules; the kind attributes are consumed (they became the type)."""
-    raw = attrs.raw()  # plain lookups: most spans are decided by their first one or two rules
-    consumed = attrs.consumed
-    for key in KIND_ATTRIBUTES:
-        if key in raw:
-            consumed.add(key)
-    return _decide(attrs, raw, is_litellm_request)
+    attrs.consumed.update(attrs.present(_KIND_ATTRIBUTE_SET))
+    # (plain lookups: most spans are decided by their first one or two rules)
+    return _decide(attrs, attrs.raw(), is_litellm_request)
 
 
 def _decide(attrs: SpanAttributes, raw: dict[str, Any], is_litellm_request: bool) -> str:

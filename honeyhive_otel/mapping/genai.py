@@ -121,7 +121,7 @@ EMBEDDING_OPERATIONS = frozenset({"embeddings", "embedding", "aembedding"})
 
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
     raw = attrs.raw()
-    plan = _key_plan(raw)
+    plan: _KeyPlan = attrs.derived(_make_plan)  # worked out once per tuple of attribute names
     # Read by the content and response sections; often a JSON array string: parsed once.
     finish = as_list(raw.get(FINISH_REASONS))
     _config(attrs, draft, plan)
@@ -167,26 +167,6 @@ class _KeyPlan:
     indexed: bool  # gen_ai.prompt.N.* or gen_ai.completion.N.*
     response: frozenset[str]  # of _RESPONSE_KEYS
     tail: frozenset[str]  # of _TAIL_KEYS
-
-
-# Bounds on the plans kept (attribute-name sets), and on the names in a set worth keeping.
-_MAX_PLANS = 256
-_MAX_PLANNED_KEYS = 256
-_PLANS: dict[tuple[Any, ...], _KeyPlan] = {}
-
-
-def _key_plan(raw: dict[str, Any]) -> _KeyPlan:
-    """The plan of a span's attributes (keyed by their names in order: one instrumentation sets
-    them in the same order)."""
-    keys = tuple(raw)
-    plan = _PLANS.get(keys)
-    if plan is None:
-        plan = _make_plan(keys)
-        if len(keys) <= _MAX_PLANNED_KEYS:
-            if len(_PLANS) >= _MAX_PLANS:
-                _PLANS.clear()  # many distinct sets (not one instrumentation's): start over
-            _PLANS[keys] = plan
-    return plan
 
 
 def _make_plan(keys: tuple[Any, ...]) -> _KeyPlan:

@@ -225,7 +225,7 @@ def _steer_from_request_store(span: Any, draft: Draft) -> None:
 
 # ----- request spans ----------------------------------------------------------------
 def _request(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
-    present = attrs.raw().keys() & REQUEST_KEYS
+    present = attrs.present(REQUEST_KEYS)
     call_id = str(attrs.get("litellm.call_id"))
     hidden = _json_object(_read(attrs, present, "hidden_params"))
     stored = _stored(attrs, span, call_id, hidden, present)

@@ -8,6 +8,7 @@ a partial event and a `metadata.mapping_errors` note; mapping never raises.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ _SOURCE_READ_KEYS = frozenset((*SOURCE_KEYS, *ENVIRONMENT_KEYS))
 # Span kind -> its name: an enum member's `.name` is a Python-level property call (as is
 # `StatusCode.name`: `_error` compares the member).
 _KIND_NAMES = {kind: kind.name for kind in SpanKind}
+_STATUS_ERROR = StatusCode.ERROR  # (reading an enum member off its class is a descriptor call)
 
 
 @dataclass
@@ -90,7 +92,7 @@ class SpanMapper:
                     applicable.append(module)
             except Exception:  # noqa: BLE001 - a convention that cannot tell does not apply
                 continue
-        convention = _naming_convention(applicable)
+        convention = _naming_convention(tuple(applicable))
         draft.convention = convention
         for module in applicable:
             try:
@@ -287,8 +289,10 @@ def _otel_metadata(span: Any, scope_name: str, convention: str, trace_id: int, s
     return otel
 
 
-def _naming_convention(applicable: list[Any]) -> str:
-    """The most specific family that applies (NAMING_ORDER), else "otel"."""
+@functools.lru_cache(maxsize=64)
+def _naming_convention(applicable: tuple[Any, ...]) -> str:
+    """The most specific family that applies (NAMING_ORDER), else "otel" (cached: at most 32 subsets
+    of the five conventions)."""
     for module in NAMING_ORDER:
         if module in applicable:
             return module.CONVENTION
@@ -318,7 +322,7 @@ def _error(attrs: SpanAttributes, span: Any, span_events: Any = None) -> str | N
             return f"{kind}: {message}" if message else str(kind)
     status = getattr(span, "status", None)
     code = getattr(status, "status_code", None)
-    if (code is StatusCode.ERROR) if type(code) is StatusCode else getattr(code, "name", "") == "ERROR":
+    if (code is _STATUS_ERROR) if type(code) is StatusCode else getattr(code, "name", "") == "ERROR":
         error_type = attrs.peek("error.type")
         description = getattr(status, "description", None)
         kind = str(error_type) if not is_blank(error_type) else "Error"

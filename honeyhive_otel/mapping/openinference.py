@@ -89,7 +89,7 @@ def applies(attrs: SpanAttributes, span: Any) -> bool:
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
     kind = str(attrs.peek(KIND) or "").strip().upper()
     state = _State(kind)
-    present = attrs.raw().keys() & READ_KEYS
+    present = attrs.present(READ_KEYS)
     if not present.isdisjoint(IDENTITY_KEYS):
         _identity(attrs, draft)
     _invocation_parameters(attrs, draft, state)

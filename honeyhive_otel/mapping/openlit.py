@@ -105,7 +105,7 @@ def _openlit_resource(resource: Any) -> bool:
 
 
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
-    present = attrs.raw().keys() & READ_KEYS
+    present = attrs.present(READ_KEYS)
     if not present.isdisjoint(CONTEXT_KEYS):
         _context(attrs, draft, present)
     if not present.isdisjoint(USAGE_KEYS):

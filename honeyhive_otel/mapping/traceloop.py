@@ -75,7 +75,7 @@ def applies(attrs: SpanAttributes, span: Any) -> bool:
 
 
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
-    present = attrs.raw().keys() & READ_KEYS
+    present = attrs.present(READ_KEYS)
     if present:
         attrs.consume(*SECRET_KEYS)  # never read: headers may carry an API key
         _entity(attrs, draft, present)

@@ -83,6 +83,11 @@ def _triggered(lowered: str) -> bool:
 # the pattern starts with (the regex engine scans for a leading literal in a tight loop; a
 # pattern starting with a choice tries every byte), checked around it with look-behinds. Each
 # pattern is a scan of the whole body, so there are few: the anchors are shared between words.
+# Measured (CPython 3.11, a 3.2 KB body of English text): a pass costs ~1.1 µs plus ~10-30 ns per
+# anchor letter it meets. Substring tests are not cheaper: only a one-byte `in` is a memchr (hence
+# the `z` gate below); for longer needles CPython runs a Horspool loop whose skip English text
+# keeps defeating, ~1.3-2.9 µs per word. Anchoring on the separator instead needs look-behinds,
+# ~15 ns each per `:` of the JSON.
 # `_GAP` is anything that can stand between a name and its separator once encoded: whitespace,
 # an escape (`\n`, `\u00a0`) or a non-ASCII character (`str.strip` and `\s` know Unicode spaces).
 _GAP = rb"(?:\s|\\[a-z]|\\u[0-9a-f]{4}|[\x80-\xff])*"

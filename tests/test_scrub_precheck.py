@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from honeyhive_otel import jsonfast
-from honeyhive_otel.secrets import Scrubber
+from honeyhive_otel.secrets import Scrubber, _may_hold_secret
 
 API_KEY = "hh_live_0123456789abcdefghij"
 
@@ -91,3 +91,63 @@ def test_a_configured_key_of_any_shape_is_masked() -> None:
         body = scrubber.encode({"inputs": {"note": f"the key is {key}."}, key: 1})
         assert key.encode() not in body and jsonfast.dumps(key)[1:-1] not in body
         assert json.loads(body) == walked(scrubber, {"inputs": {"note": f"the key is {key}."}, key: 1})
+
+
+# Words dense in the pre-check's anchor letters (k, w, c-r, b, _) that never form a credential:
+# every one costs the byte-level check a near miss, as in long model output.
+NEAR_MISSES = ("quickly", "tokens", "benchmarks", "about", "with", "answers", "monkey", "secretary", "passage",
+               "cookbook", "bearing", "basically", "risky", "user_id", "keyboard", "broken", "credit", "hh")
+FILLER = " ".join(NEAR_MISSES * 40)
+
+# Credentials the walk masks, each in a shape that needs a different rule.
+CREDENTIALS = [
+    "\nAuthorization: secret-value",
+    "{'api_key': 'xyz123'}",
+    '{"password": "hunter2"}',
+    " Bearer abcdefghijkl",
+    " sk-live-abcdef",
+    " hh_0123456789abcdefghij",
+]
+
+
+def _assert_caught(scrubber: Scrubber, value: Any) -> None:
+    body = scrubber.encode(value)
+    assert json.loads(body) == walked(scrubber, value)
+    assert json.loads(body) != value, value
+
+
+def test_a_credential_among_many_near_misses_is_caught() -> None:
+    """Hundreds of anchor-letter hits before, after or around the credential: no pass gives up early."""
+    scrubber = Scrubber([API_KEY])
+    assert not _may_hold_secret(jsonfast.dumps({"inputs": {"content": FILLER}}), ())  # the filler alone is clean
+    for credential in CREDENTIALS:
+        for text in (FILLER + credential, credential.lstrip() + " " + FILLER, FILLER + credential + " " + FILLER):
+            _assert_caught(scrubber, {"inputs": {"content": text}})
+    _assert_caught(scrubber, {**{f"{word}_{i}": FILLER for i, word in enumerate(NEAR_MISSES)}, "z.access_token": "v"})
+
+
+def test_a_credential_at_either_edge_of_the_body_is_caught() -> None:
+    """The first and last bytes of a body (a bare string, a first or last key) are searched like the rest."""
+    scrubber = Scrubber([API_KEY])
+    for credential in CREDENTIALS:
+        _assert_caught(scrubber, credential.lstrip())
+        _assert_caught(scrubber, [credential.lstrip()])
+        _assert_caught(scrubber, {"a": 1, "z": credential.lstrip()})
+    _assert_caught(scrubber, {"token": 1, "a": FILLER})
+    _assert_caught(scrubber, {"a": FILLER, "cookie": 1})
+    _assert_caught(scrubber, {"__proto__": {"polluted": True}})
+
+
+def test_gaps_between_a_name_and_its_separator_are_seen_through() -> None:
+    """Whitespace the rules skip (\\s, Unicode spaces, which JSON writes escaped or as UTF-8) between a
+    secret name, its quote and its separator."""
+    scrubber = Scrubber([API_KEY])
+    gaps = [" ", "\t", "\n", "\x0b", "\x1c", "\x85", "\u00a0", "\u2028", "\u3000", " \t\u00a0"]
+    for gap in gaps:
+        for name in ("token", "api_key", "Cookie", "PASSWORD", "client_secret", "credentials", "authorization"):
+            _assert_caught(scrubber, {f"x.{name}{gap}": "value"})
+            _assert_caught(scrubber, {"text": f"{FILLER} {{'{name}'{gap}:{gap}'value'}}"})
+            _assert_caught(scrubber, {"text": f'{FILLER} {{"{name}"{gap}={gap}"value"}}'})
+        for header in ("Cookie", "x-api-key", "Proxy-Authorization"):
+            _assert_caught(scrubber, {"text": f"GET / HTTP/1.1\n{header}{gap}:{gap}a=b"})
+        _assert_caught(scrubber, {"text": f"{FILLER} basic{gap}dXNlcjpwYXNzd29yZA=="})

@@ -515,20 +515,14 @@ def _response(attrs: SpanAttributes, draft: Draft, finish_reasons: list[Any] | N
     consumed = attrs.consumed
     metadata = draft.metadata
     if "gen_ai.response.model" in present:
-        consumed.add("gen_ai.response.model")
-        response_model = raw["gen_ai.response.model"]
-        if not is_blank(response_model):
-            if attrs.debug:
-                attrs.note("metadata.response_model", "gen_ai.response.model")
+        response_model = attrs.get("gen_ai.response.model", field="metadata.response_model")
+        if response_model is not None:
             response_model = str(response_model)
             metadata.setdefault("response_model", response_model)
             draft.config.setdefault("model", response_model)
     if "gen_ai.response.id" in present:
-        consumed.add("gen_ai.response.id")
-        response_id = raw["gen_ai.response.id"]
-        if not is_blank(response_id):
-            if attrs.debug:
-                attrs.note("metadata.response_id", "gen_ai.response.id")
+        response_id = attrs.get("gen_ai.response.id", field="metadata.response_id")
+        if response_id is not None:
             metadata.setdefault("response_id", str(response_id))
     # gen_ai.response.finish_reasons when set, else the singular form some emitters write.
     if FINISH_REASONS in present:

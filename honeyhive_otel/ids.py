@@ -15,6 +15,8 @@ SPAN_NAMESPACE = uuid.UUID("6f1c3f4e-2b6a-5d8e-9a41-0c2d9b7e5a10")
 
 _SPAN_NAMESPACE_BYTES = SPAN_NAMESPACE.bytes
 _URL_NAMESPACE_BYTES = uuid.NAMESPACE_URL.bytes
+# The namespace's bytes as the text that encodes to them (hex digits encode the same in latin-1).
+_SPAN_NAMESPACE_TEXT = _SPAN_NAMESPACE_BYTES.decode("latin-1")
 
 try:
     # CPython's own SHA-1: the same digest as OpenSSL's, through a much shorter call path
@@ -42,6 +44,12 @@ def _uuid5(data: bytes) -> str:
 def event_id_for(trace_id: int, span_id: int) -> str:
     """The event id of the span (trace_id, span_id): uuid5 of their hex digits."""
     return _uuid5(b"%s%032x%016x" % (_SPAN_NAMESPACE_BYTES, trace_id, span_id))
+
+
+def event_id_from_hex(trace_hex: str, span_hex: str) -> str:
+    """`event_id_for` from the ids' hex digits (`f"{trace_id:032x}"`, `f"{span_id:016x}"`), for a
+    caller that formats them anyway (the mapper also sends them in `metadata.otel`)."""
+    return _uuid5((_SPAN_NAMESPACE_TEXT + trace_hex + span_hex).encode("latin-1"))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -90,23 +90,25 @@ class SessionResolver:
                 start_time_ms: float) -> SessionInfo:
         keys = attrs.derived(_keys_present)
         (session_id, raw_id), origin = self._session(attrs, draft, trace_id, keys)
-        metadata = {**self.metadata}
-        user_properties = {**self.user_properties}
         if not keys.scope:  # most spans: no context values, no session name
             name = draft.session_name or self.session_name
-            per_call_user_properties = draft.user_properties
+            metadata = {**self.metadata, **draft.session_metadata}
+            user_properties = {**self.user_properties, **draft.user_properties}
         else:
+            metadata = {**self.metadata}
+            user_properties = {**self.user_properties}
             name, per_call_user_properties = self._scope(attrs, draft, keys.scope, origin, metadata, user_properties)
-        metadata.update(draft.session_metadata)
+            metadata.update(draft.session_metadata)
+            user_properties.update(per_call_user_properties)
         if raw_id is not None:
             metadata["raw_session_id"] = raw_id
-        user_properties.update(per_call_user_properties)
         return SessionInfo(  # positional (session_id, session_name, source, start_time, metadata, user_properties)
             session_id,
             str(name),
             source,
             start_time_ms,
-            _jsonable(metadata) if metadata else metadata,
+            # (a metadata holding the raw id alone, a text, is JSON-safe as it is)
+            _jsonable(metadata) if len(metadata) > (raw_id is not None) else metadata,
             _jsonable(user_properties) if user_properties else user_properties,
         )
 
@@ -140,15 +142,22 @@ class SessionResolver:
 
     def _session(self, attrs: SpanAttributes, draft: Draft, trace_id: int,
                  keys: _KeysPresent) -> tuple[tuple[str, str | None], str | None]:
-        """((session id, raw id), origin): explicit on the span, else remembered for the trace, else the default."""
+        """((session id, raw id), origin): explicit on the span, else remembered for the trace, else the default.
+        An explicit session is remembered for the trace (the most recently named traces are kept)."""
         raw, origin = self._explicit(attrs, draft, keys)
+        by_trace = self._by_trace
         if raw is not None:
             ids = normalize_session_id(raw)
-            self._remember(trace_id, ids)
+            with self._lock:
+                if trace_id in by_trace:  # (a new trace is added at the end already)
+                    by_trace.move_to_end(trace_id)
+                by_trace[trace_id] = ids
+                if len(by_trace) > _TRACE_MEMORY:  # one entry added per call
+                    by_trace.popitem(last=False)
             if attrs.debug:
                 attrs.note("session_id", origin)
             return ids, origin
-        remembered = self._recall(trace_id)
+        remembered = by_trace.get(trace_id)  # (one C-level read: the lock keeps writers' steps together)
         if remembered is not None:
             return remembered, None
         if self.mode == "trace":
@@ -165,22 +174,11 @@ class SessionResolver:
                     return raw[key], key
         if draft.session_id is not None and not is_blank(draft.session_id):
             return draft.session_id, "convention"
-        value = attrs.get(CONTEXT_SESSION_KEY) if keys.context_session else None
-        if not is_blank(value):
-            return value, CONTEXT_SESSION_KEY
+        if keys.context_session:
+            value = attrs.get(CONTEXT_SESSION_KEY)
+            if not is_blank(value):
+                return value, CONTEXT_SESSION_KEY
         return None, None
-
-    def _remember(self, trace_id: int, ids: tuple[str, str | None]) -> None:
-        by_trace = self._by_trace
-        with self._lock:
-            by_trace[trace_id] = ids
-            by_trace.move_to_end(trace_id)
-            if len(by_trace) > _TRACE_MEMORY:  # one entry added per call
-                by_trace.popitem(last=False)
-
-    def _recall(self, trace_id: int) -> tuple[str, str | None] | None:
-        with self._lock:
-            return self._by_trace.get(trace_id)
 
 
 class _Scoped:

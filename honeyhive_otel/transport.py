@@ -377,11 +377,14 @@ class HoneyHiveTransport:
             self.healthy = False
             return _Outcome(error=f"{type(error).__name__}")
         self.healthy = True
+        status = response.status_code
+        if 200 <= status < 300:  # an accepted batch's answer lists its event ids: nothing to read there
+            return _Outcome(status)
         try:
             payload = response.json() if response.content else None
         except ValueError:
             payload = None
-        return _Outcome(response.status_code, payload, _retry_after(response.headers.get("Retry-After")))
+        return _Outcome(status, payload, _retry_after(response.headers.get("Retry-After")))
 
     def _backoff(self, attempt: int, retry_after: float | None, deadline: float) -> float | None:
         """Seconds to wait before the next attempt, or None when the deadline forbids it."""

@@ -33,7 +33,7 @@ _PLAIN_KINDS = frozenset((str, int, bool))
 class SpanAttributes:
     """Attribute access with consumption tracking; every getter marks what it read."""
 
-    __slots__ = ("_attrs", "consumed", "sources", "debug", "names", "_events", "_scope_name", "litellm_request")
+    __slots__ = ("_attrs", "consumed", "sources", "debug", "names", "_events", "_scope", "litellm_request")
 
     def __init__(self, attributes: Any, debug: bool = False) -> None:
         try:
@@ -51,7 +51,7 @@ class SpanAttributes:
         # What the attribute names alone decide (shared by the spans with the same names); read-only.
         self.names = key_names(self._attrs)
         self._events: tuple[Any, ...] | None = None
-        self._scope_name: str | None = None
+        self._scope: tuple[str, str] | None = None
         # `litellm.is_request_span` of this span, decided once (the mapper and LiteLLM's applies/apply ask).
         self.litellm_request: bool | None = None
 
@@ -71,10 +71,17 @@ class SpanAttributes:
     def scope_name(self, span: Any) -> str:
         """The instrumentation scope name of `span` ("" when none), read once: every convention's
         `applies` asks, and an SDK span's properties are Python calls."""
-        name = self._scope_name
-        if name is None:
-            name = self._scope_name = getattr(getattr(span, "instrumentation_scope", None), "name", "") or ""
-        return name
+        scope = self._scope
+        if scope is None:
+            scope = self._scope = _scope_texts(getattr(span, "instrumentation_scope", None))
+        return scope[0]
+
+    def scope(self, span: Any) -> tuple[str, str]:
+        """(name, version) of the instrumentation scope of `span` ("" when none), read once."""
+        scope = self._scope
+        if scope is None:
+            scope = self._scope = _scope_texts(getattr(span, "instrumentation_scope", None))
+        return scope
 
     def has(self, key: str) -> bool:
         return key in self._attrs
@@ -173,7 +180,7 @@ class KeyNames:
     reads the answer dicts directly: a question already answered costs one dict read, no call.)
     """
 
-    __slots__ = ("keys", "_sorted", "_prefixed", "_indexed", "_present", "_derived", "_left")
+    __slots__ = ("keys", "_sorted", "_prefixed", "_indexed", "_present", "_derived", "_left", "_last_left")
 
     def __init__(self, keys: tuple[Any, ...]) -> None:
         self.keys = keys  # in the attributes' order
@@ -183,6 +190,9 @@ class KeyNames:
         self._present: dict[frozenset[str], frozenset[str]] = {}
         self._derived: dict[Callable[[tuple[Any, ...]], Any], Any] = {}
         self._left: dict[frozenset[str], tuple[Any, ...]] = {}
+        # The last `left` question and answer: the spans of one instrumentation consume the same
+        # names, and comparing the set with the last one is cheaper than freezing and hashing it.
+        self._last_left: tuple[frozenset[str], tuple[Any, ...]] = (frozenset(), keys)
 
     def with_prefix(self, prefix: str) -> list[str]:
         """The names starting with `prefix`, in sorted order: a binary search over the sorted names."""
@@ -235,10 +245,14 @@ class KeyNames:
 
     def left(self, consumed: set[str]) -> tuple[Any, ...]:
         """The names not in `consumed`, in order (the spans of one instrumentation consume the same)."""
+        last = self._last_left
+        if consumed == last[0]:
+            return last[1]
         question = frozenset(consumed)
         found = self._left.get(question)
         if found is None:
             found = _remember(self._left, question, tuple(key for key in self.keys if key not in question))
+        self._last_left = (question, found)
         return found
 
 
@@ -304,6 +318,22 @@ def _scan_end(keys: list[str], prefix: str, start: int) -> int:
     return end
 
 
+# The last instrumentation scope read and its (name, version): the spans of a batch mostly share
+# one scope, whose `name` and `version` are Python-level properties. (One tuple, replaced whole.)
+_last_scope: tuple[Any, tuple[str, str]] = (object(), ("", ""))
+
+
+def _scope_texts(scope: Any) -> tuple[str, str]:
+    """(name, version) of an instrumentation scope, "" when absent or empty."""
+    global _last_scope
+    last = _last_scope
+    if last[0] is scope:
+        return last[1]
+    texts = (getattr(scope, "name", "") or "", getattr(scope, "version", None) or "")
+    _last_scope = (scope, texts)
+    return texts
+
+
 def _copy(attributes: Any) -> dict[str, Any]:
     """A plain dict of the span's attributes. `ReadableSpan.attributes` is a read-only proxy of
     `BoundedAttributes`, whose own `copy()` is a C-level dict copy; `dict(proxy)` would instead
@@ -324,13 +354,18 @@ def _finite(attrs: dict[str, Any]) -> dict[str, Any]:
     isfinite = math.isfinite
     for value in attrs.values():
         kind = type(value)
-        if kind in _PLAIN_KINDS:
+        if kind is str:
             continue  # most values: one type test each
         if kind is float:
             if isfinite(value):
                 continue
-        elif kind is tuple or kind is list:  # the SDK's sequences: most hold no float at all
-            if float not in map(type, value) or all(isfinite(item) for item in value if type(item) is float):
+        elif kind is int or kind is bool:
+            continue
+        elif kind is tuple or kind is list:  # the SDK's sequences: most hold a few texts
+            for item in value:
+                if type(item) is float and not isfinite(item):
+                    break
+            else:
                 continue
         elif not _has_non_finite(value):
             continue

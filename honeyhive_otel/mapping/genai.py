@@ -158,11 +158,13 @@ class _KeyPlan:
     names: the spans of one instrumentation share a few such sets, so the set intersections and
     prefix searches behind these fields run once per set, not once per span."""
 
+    config_keys: frozenset[str]  # every attribute `_config` consumes
     provider: tuple[str, ...]  # PROVIDER_KEYS, in that order
-    requested: tuple[str, ...]  # every gen_ai.request.* attribute, in name order
-    request_params: tuple[tuple[str, str], ...]  # those copied into config: (attribute, config key)
     model: bool  # gen_ai.request.model
-    legacy: tuple[str, ...]  # LEGACY_PARAMS, then STREAM_KEYS, in that order
+    # (attribute, config key) of the parameters copied into config, in the order they are read: the
+    # gen_ai.request.* ones in name order, then LEGACY_PARAMS (so the first of two for a key wins).
+    params: tuple[tuple[str, str], ...]
+    streaming: tuple[str, ...]  # STREAM_KEYS, in that order (the first set one decides)
     content: frozenset[str]  # of _CONTENT_KEYS
     indexed: bool  # gen_ai.prompt.N.* or gen_ai.completion.N.*
     response: frozenset[str]  # of _RESPONSE_KEYS
@@ -171,20 +173,24 @@ class _KeyPlan:
 
 def _make_plan(keys: tuple[Any, ...]) -> _KeyPlan:
     names = frozenset(keys)
+    # gen_ai.request.*: model, stream and user included (read here or by _context), all consumed here.
     requested = tuple(sorted(key for key in names if isinstance(key, str) and key.startswith(_REQUEST_PREFIX)))
-    request_params = []
+    params = []
     for key in requested:
         name = _REQUEST_CONFIG_KEYS.get(key)
         if name is None:  # not in the table: keeps its suffix
-            request_params.append((key, key[len(_REQUEST_PREFIX):].replace(".", "_")))
+            params.append((key, key[len(_REQUEST_PREFIX):].replace(".", "_")))
         elif name:  # ("" for the keys read elsewhere)
-            request_params.append((key, name))
+            params.append((key, name))
+    provider = tuple(key for key in PROVIDER_KEYS if key in names)
+    legacy = tuple(key for key in LEGACY_PARAMS if key in names)
+    streaming = tuple(key for key in STREAM_KEYS if key in names)
     return _KeyPlan(
-        provider=tuple(key for key in PROVIDER_KEYS if key in names),
-        requested=requested,
-        request_params=tuple(request_params),
+        config_keys=frozenset((*provider, *requested, *legacy, *streaming)),
+        provider=provider,
         model=_MODEL_KEY in names,
-        legacy=tuple(key for key in _LEGACY_READ_ORDER if key in names),
+        params=(*params, *((key, LEGACY_PARAMS[key]) for key in legacy)),
+        streaming=streaming,
         content=names & _CONTENT_KEYS,
         indexed=any(isinstance(key, str) and key.startswith(_INDEXED_PREFIXES) for key in names),
         response=names & _RESPONSE_KEYS,
@@ -198,79 +204,62 @@ _MODEL_KEY = "gen_ai.request.model"
 # Full attribute name -> config key ("" for the keys read elsewhere); other names keep their suffix.
 _REQUEST_CONFIG_KEYS = {_REQUEST_PREFIX + suffix: key for suffix, key in REQUEST_PARAMS.items()} | {
     _REQUEST_PREFIX + suffix: "" for suffix in _REQUEST_READ_ELSEWHERE}
-# The legacy parameters, then the streaming flags (the first set one decides): read in this
-# order, so the first of two attributes for one config key wins.
-_LEGACY_READ_ORDER = (*LEGACY_PARAMS, *STREAM_KEYS)
 _INDEXED_PREFIXES = ("gen_ai.prompt.", "gen_ai.completion.")
 
 
 def _config(attrs: SpanAttributes, draft: Draft, plan: _KeyPlan) -> None:
+    if not plan.config_keys:
+        return
     config = draft.config
     raw = attrs.raw()
-    consumed = attrs.consumed
-    if plan.provider:
-        consumed.update(plan.provider)
-        for key in plan.provider:  # the first one set
-            if not is_blank(raw[key]):
-                if attrs.debug:
-                    attrs.note("config.provider", key)
-                provider = normalize_provider(raw[key])
-                if provider:
-                    config.setdefault("provider", provider)
-                break
-    if plan.requested:
-        consumed.update(plan.requested)  # model, stream and user included (read here or by _context)
-        if plan.model:
-            model = raw[_MODEL_KEY]
-            if not is_blank(model):
-                if attrs.debug:
-                    attrs.note("config.model", _MODEL_KEY)
-                if not placeholder(model):
-                    config.setdefault("model", str(model))
-        for key, name in plan.request_params:
-            value = _config_value(raw[key])
-            if value is not _UNSET:
-                config.setdefault(name, value)
-    if not plan.legacy:
-        return
-    consumed.update(plan.legacy)
-    streaming = None  # the streaming flag that decides
-    for attribute in plan.legacy:
-        key = LEGACY_PARAMS.get(attribute)
-        if key is not None:
-            value = _config_value(raw[attribute])
-            if value is not _UNSET:
-                config.setdefault(key, value)
-        elif streaming is None and not is_blank(raw[attribute]):
-            streaming = attribute
-    if streaming is not None:
-        if attrs.debug:
-            attrs.note("config.is_streaming", streaming)
-        flag = as_bool(raw[streaming])
-        if flag is not None:
-            config.setdefault("is_streaming", flag)
-
-
-_UNSET = object()  # what `_config_value` returns for a placeholder
-
-
-def _config_value(value: Any) -> Any:
-    """A request parameter as config keeps it: JSON strings decoded, tuples as lists; `_UNSET`
-    for the instrumentors' "not set" placeholders (see `placeholder`)."""
-    kind = type(value)
-    if kind is str:
-        return parse_json(value) if value.strip() else _UNSET
-    if kind is int or kind is float:
-        return _UNSET if value == -1 else value
-    if kind is tuple:
-        return list(value)
-    if placeholder(value):
-        return _UNSET
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, str):
-        return parse_json(value)
-    return value
+    attrs.consumed.update(plan.config_keys)
+    for key in plan.provider:  # the first one set
+        provider = normalize_provider(raw[key])
+        if provider is not None:  # (None: blank)
+            if attrs.debug:
+                attrs.note("config.provider", key)
+            if provider:
+                config.setdefault("provider", provider)
+            break
+    if plan.model:
+        model = raw[_MODEL_KEY]
+        if not is_blank(model):
+            if attrs.debug:
+                attrs.note("config.model", _MODEL_KEY)
+            if not placeholder(model):
+                config.setdefault("model", str(model))
+    for key, name in plan.params:
+        # The value as config keeps it: JSON strings decoded, tuples as lists; the instrumentors'
+        # "not set" placeholders (see `placeholder`) skipped.
+        value = raw[key]
+        kind = type(value)
+        if kind is int or kind is float:  # (most parameters; bool is not int here)
+            if value == -1:
+                continue
+        elif kind is str:
+            stripped = value.strip()
+            if not stripped:
+                continue
+            if stripped[0] in '{["':  # (parse_json decodes only what starts so: most values are words)
+                value = parse_json(value)
+        elif kind is tuple:
+            value = list(value)
+        elif placeholder(value):
+            continue
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, str):
+            value = parse_json(value)
+        config.setdefault(name, value)
+    for key in plan.streaming:
+        value = raw[key]
+        if not is_blank(value):
+            if attrs.debug:
+                attrs.note("config.is_streaming", key)
+            flag = as_bool(value)
+            if flag is not None:
+                config.setdefault("is_streaming", flag)
+            break
 
 
 # ----- content ---------------------------------------------------------------------

@@ -8,7 +8,7 @@ a partial event and a `metadata.mapping_errors` note; mapping never raises.
 
 from __future__ import annotations
 
-import functools
+import itertools
 import logging
 import time
 from dataclasses import dataclass
@@ -17,7 +17,7 @@ from typing import Any
 from opentelemetry.trace import SpanKind, StatusCode
 
 from ..event import Event
-from ..ids import event_id_for, parent_event_id_for
+from ..ids import event_id_for, event_id_from_hex, parent_event_id_for
 from ..sessions import SessionResolver
 from . import event_type, genai, litellm, openinference, openlit, traceloop, usage
 from .attributes import SpanAttributes
@@ -41,9 +41,14 @@ SOURCE_KEYS = ("honeyhive.source", "honeyhive_source")
 ENVIRONMENT_KEYS = ("deployment.environment.name", "deployment.environment", "gen_ai.environment")
 _SOURCE_READ_KEYS = frozenset((*SOURCE_KEYS, *ENVIRONMENT_KEYS))
 # Span kind -> its name: an enum member's `.name` is a Python-level property call (as is
-# `StatusCode.name`: `_error` compares the member).
-_KIND_NAMES = {kind: kind.name for kind in SpanKind}
+# `StatusCode.name`: `_error` compares the member), and so is its hash: keyed by the member's id
+# (members live as long as their enum).
+_KIND_NAMES = {id(kind): kind.name for kind in SpanKind}
 _STATUS_ERROR = StatusCode.ERROR  # (reading an enum member off its class is a descriptor call)
+# `_times`: durations (in ms, times 1000) below this bound are rounded to 3 decimals without
+# `round(x, 3)`, unless their fraction is within 2**-12 of a half.
+_EXACT_SCALED_BOUND = float(2**40)
+_BELOW_HALF, _ABOVE_HALF = 0.5 - 2.0**-12, 0.5 + 2.0**-12
 
 
 @dataclass
@@ -81,7 +86,7 @@ class SpanMapper:
 
     # ------------------------------------------------------------------------------
     def _map(self, span: Any) -> Event:
-        attrs = SpanAttributes(span.attributes, debug=self.options.debug)
+        attrs = SpanAttributes(span.attributes, self.options.debug)  # (positional: no keyword dict per span)
         is_litellm_request = litellm.is_request_span(attrs, span)
         draft = Draft(event_type.decide(attrs, is_litellm_request), str(span.name or "span"))
         errors: list[str] = []
@@ -92,41 +97,58 @@ class SpanMapper:
                     applicable.append(module)
             except Exception:  # noqa: BLE001 - a convention that cannot tell does not apply
                 continue
-        convention = _naming_convention(tuple(applicable))
+        convention = _CONVENTION_NAMES[tuple(applicable)]
         draft.convention = convention
         for module in applicable:
             try:
                 module.apply(attrs, span, draft)
             except Exception as error:  # noqa: BLE001 - partial event beats no event
                 errors.append(f"{module.CONVENTION}: {type(error).__name__}")
-        log_events = self._log_events(span) if self.log_store is not None else ()
+        context = span.context
+        trace_id, span_id = context.trace_id, context.span_id
+        log_store = self.log_store
+        try:  # the GenAI log records kept for this span (taken: each is used once)
+            log_events = log_store.take(trace_id, span_id) if log_store is not None else ()
+        except Exception:  # noqa: BLE001 - records are extra content, never a reason to fail
+            log_events = ()
         if log_events:
             try:  # after the span's own content: log records only fill what is still empty
                 genai.content_from_events(log_events, draft, as_list(attrs.peek("gen_ai.response.finish_reasons")))
             except Exception as error:  # noqa: BLE001
                 errors.append(f"logs: {type(error).__name__}")
-        for field, value in usage.read_usage(attrs).items():
-            draft.metadata.setdefault(field, value)
+        metadata = draft.metadata
+        found = usage.read_usage(attrs)
+        if metadata.keys().isdisjoint(found):  # the usual case: one merge (in the same order)
+            metadata.update(found)
+        else:  # what a convention already put in metadata stays
+            for field, value in found.items():
+                if field not in metadata:
+                    metadata[field] = value
         if draft.event_type == event_type.MODEL:
-            usage.complete_total(draft.metadata)
+            usage.complete_total(metadata)
         if draft.disposition == "absorb" and not attrs.has_prefix("honeyhive"):
-            return self._absorbed(attrs, span, draft)
+            return self._absorbed(attrs, span, draft, trace_id, span_id)
         inputs, outputs = shape(draft)
-        start_ms, end_ms = _times(span)
-        context = span.context
-        trace_id, span_id = context.trace_id, context.span_id
+        start_ms, end_ms, duration = _times(span)
         resource_info = self._resource_of(getattr(span, "resource", None))
         source = self._source(attrs, resource_info)
         session = self.sessions.resolve(attrs, draft, trace_id, source, start_ms)
         parent = span.parent
-        parent_span_id = parent.span_id if parent is not None and parent.span_id else None
+        parent_span_id = (parent.span_id or None) if parent is not None else None
         span_events = attrs.events(span)
-        error = _pick_error(_error(attrs, span, span_events), draft.error)
+        error = _error(attrs, span, span_events)
+        if draft.error and error in (None, "Error"):  # a convention's specific error beats a bare "Error"
+            error = draft.error
         session_id = session.session_id
+        # The ids' hex digits, formatted once: they name the event and go into metadata.otel.
+        try:  # (an id in range, as the SDK's are: its bytes' hex is the quickest way to its digits)
+            trace_hex, span_hex = trace_id.to_bytes(16, "big").hex(), span_id.to_bytes(8, "big").hex()
+        except (AttributeError, OverflowError):  # not an int, or out of range: formatted
+            trace_hex, span_hex = f"{trace_id:032x}", f"{span_id:016x}"
         # Positional, in the order of Event's fields: keyword arguments to a dataclass of 24 fields
         # cost about a microsecond per event.
         event = Event(
-            event_id_for(trace_id, span_id),  # event_id
+            event_id_from_hex(trace_hex, span_hex),  # event_id
             session_id,
             parent_event_id_for(trace_id, parent_span_id) if parent_span_id else session_id,  # parent_id
             draft.event_type,
@@ -134,7 +156,7 @@ class SpanMapper:
             source,
             start_ms,
             end_ms,
-            round(end_ms - start_ms, 3),  # duration
+            duration,
             error,
             inputs,
             outputs,
@@ -151,9 +173,12 @@ class SpanMapper:
             convention,
             draft.disposition,
         )
-        _honeyhive_buckets(attrs, event)
-        otel = event.metadata["otel"] = _otel_metadata(span, attrs.scope_name(span), convention, trace_id, span_id,
-                                                        parent_span_id, resource_info[3])
+        if attrs.has_prefix("honeyhive"):  # (every key the buckets read starts with it)
+            _honeyhive_buckets(attrs, event)
+        metadata = event.metadata
+        scope_name, scope_version = attrs.scope(span)
+        otel = metadata["otel"] = _otel_metadata(span, scope_name, scope_version, convention, trace_hex, span_hex,
+                                                  parent_span_id, resource_info[3])
         if log_events:
             otel["log_records"] = len(log_events)
         if span_events:
@@ -161,23 +186,21 @@ class SpanMapper:
             if extra_events:
                 otel["events"] = extra_events
         if errors:
-            event.metadata["mapping_errors"] = errors
+            metadata["mapping_errors"] = errors
         unconsumed = attrs.unconsumed_dict()
         if unconsumed:
-            event.metadata["attributes"] = unconsumed
+            metadata["attributes"] = unconsumed
         if self.options.debug and attrs.sources:
             otel["sources"] = dict(attrs.sources)
         return event
 
-    def _absorbed(self, attrs: SpanAttributes, span: Any, draft: Draft) -> Event:
+    def _absorbed(self, attrs: SpanAttributes, span: Any, draft: Draft, trace_id: int, span_id: int) -> Event:
         """The event of a span that only adds detail to its parent's (LiteLLM's raw request span).
 
         The coalescer reads only its identity, type and usage (to re-point its children to its
         parent), then drops it: none of its content is built. Its session is still resolved,
         which remembers a session the span names for the rest of its trace."""
-        start_ms, end_ms = _times(span)
-        context = span.context
-        trace_id, span_id = context.trace_id, context.span_id
+        start_ms, end_ms, duration = _times(span)
         session_id = self.sessions.session_id(attrs, draft, trace_id)
         parent = span.parent
         parent_span_id = parent.span_id if parent is not None and parent.span_id else None
@@ -190,7 +213,7 @@ class SpanMapper:
             source=self._source(attrs, self._resource_of(getattr(span, "resource", None))),
             start_time=start_ms,
             end_time=end_ms,
-            duration=round(end_ms - start_ms, 3),
+            duration=duration,
             error=draft.error,
             metadata=draft.metadata,
             trace_id=trace_id,
@@ -200,15 +223,6 @@ class SpanMapper:
             convention=draft.convention,
             disposition=draft.disposition,
         )
-
-    def _log_events(self, span: Any) -> list[tuple[str, dict[str, Any]]]:
-        """The GenAI log records kept for this span (taken: each is used once)."""
-        if self.log_store is None:
-            return []
-        try:
-            return list(self.log_store.take(span.context.trace_id, span.context.span_id))
-        except Exception:  # noqa: BLE001
-            return []
 
     def _source(self, attrs: SpanAttributes, resource_info: tuple[Any, dict[str, Any], str | None, str | None]) -> str:
         """`resource_info`: `_resource_of` the span's resource."""
@@ -253,7 +267,7 @@ class SpanMapper:
             trace_id, span_id = span.context.trace_id, span.context.span_id
         except Exception:  # noqa: BLE001
             trace_id, span_id = 0, 0
-        start_ms, end_ms = _times(span)
+        start_ms, end_ms, duration = _times(span)
         session_id = self.sessions.default_session_id
         parent = getattr(span, "parent", None)
         parent_span_id = getattr(parent, "span_id", None) if parent is not None else None
@@ -264,23 +278,22 @@ class SpanMapper:
             event_id=event_id_for(trace_id, span_id), session_id=session_id,
             parent_id=event_id_for(trace_id, parent_span_id) if parent_span_id else session_id,
             event_type="chain", event_name=str(getattr(span, "name", "span") or "span")[:1000], source=source,
-            start_time=start_ms, end_time=end_ms, duration=round(end_ms - start_ms, 3),
+            start_time=start_ms, end_time=end_ms, duration=duration,
             metadata={"mapping_errors": [f"mapper: {type(error).__name__}"]},
             trace_id=trace_id, span_id=span_id, parent_span_id=parent_span_id,
             session=SessionInfo(session_id, self.sessions.session_name, source, start_ms),
         )
 
 
-def _otel_metadata(span: Any, scope_name: str, convention: str, trace_id: int, span_id: int,
+def _otel_metadata(span: Any, scope_name: str, scope_version: str, convention: str, trace_hex: str, span_hex: str,
                    parent_span_id: int | None, service: str | None) -> dict[str, Any]:
     kind = getattr(span, "kind", None)
     otel: dict[str, Any] = {
-        "scope": {"name": scope_name,
-                  "version": getattr(getattr(span, "instrumentation_scope", None), "version", None) or ""},
+        "scope": {"name": scope_name, "version": scope_version},
         "convention": convention,
-        "trace_id": f"{trace_id:032x}",
-        "span_id": f"{span_id:016x}",
-        "kind": _KIND_NAMES[kind] if type(kind) is SpanKind else getattr(kind, "name", "INTERNAL"),
+        "trace_id": trace_hex,
+        "span_id": span_hex,
+        "kind": _KIND_NAMES[id(kind)] if type(kind) is SpanKind else getattr(kind, "name", "INTERNAL"),
     }
     if parent_span_id:
         otel["parent_span_id"] = f"{parent_span_id:016x}"
@@ -289,25 +302,43 @@ def _otel_metadata(span: Any, scope_name: str, convention: str, trace_id: int, s
     return otel
 
 
-@functools.lru_cache(maxsize=64)
 def _naming_convention(applicable: tuple[Any, ...]) -> str:
-    """The most specific family that applies (NAMING_ORDER), else "otel" (cached: at most 32 subsets
-    of the five conventions)."""
+    """The most specific family that applies (NAMING_ORDER), else "otel"."""
     for module in NAMING_ORDER:
         if module in applicable:
             return module.CONVENTION
     return "otel"
 
 
-def _times(span: Any) -> tuple[float, float]:
-    """Start and end in epoch milliseconds; a span without an end time gets a zero duration."""
+# `_naming_convention` of every subset of the conventions that can apply to a span, in APPLY_ORDER
+# (the order `_map` finds them in): 32 of them, worked out once.
+_CONVENTION_NAMES = {applicable: _naming_convention(applicable) for size in range(len(APPLY_ORDER) + 1)
+                     for applicable in itertools.combinations(APPLY_ORDER, size)}
+
+
+def _times(span: Any) -> tuple[float, float, float]:
+    """Start and end in epoch milliseconds, and the duration `round(end - start, 3)` between them;
+    a span without an end time gets a zero duration."""
     start = getattr(span, "start_time", None)
     end = getattr(span, "end_time", None)
     if not isinstance(start, int) or start <= 0:
         start = end if isinstance(end, int) and end > 0 else time.time_ns()
     if not isinstance(end, int) or end < start:
         end = start
-    return start / 1e6, end / 1e6
+    start_ms, end_ms = start / 1e6, end / 1e6
+    elapsed = end_ms - start_ms
+    # `round(elapsed, 3)` without its decimal conversion: it is the float nearest to n / 1000, n the
+    # integer nearest to elapsed * 1000. Below 2**40 the float product is within 2**-14 of the exact
+    # one, so when its fraction is not within 2**-12 of a half, n is its floor or the next integer
+    # (and an exact integer divided by 1000 is rounded to the nearest float, as the conversion is).
+    scaled = elapsed * 1000.0
+    fraction = scaled % 1.0
+    if scaled < _EXACT_SCALED_BOUND:
+        if fraction < _BELOW_HALF:
+            return start_ms, end_ms, (scaled - fraction) / 1000.0
+        if fraction > _ABOVE_HALF:
+            return start_ms, end_ms, (scaled - fraction + 1.0) / 1000.0
+    return start_ms, end_ms, round(elapsed, 3)
 
 
 def _error(attrs: SpanAttributes, span: Any, span_events: Any = None) -> str | None:
@@ -332,18 +363,9 @@ def _error(attrs: SpanAttributes, span: Any, span_events: Any = None) -> str | N
     return None
 
 
-def _pick_error(from_span: str | None, from_convention: str | None) -> str | None:
-    """A convention's specific error beats a bare "Error" from a status without description."""
-    if from_convention and from_span in (None, "Error"):
-        return from_convention
-    return from_span
-
-
 def _honeyhive_buckets(attrs: SpanAttributes, event: Event) -> None:
     """HoneyHive-native `honeyhive_<bucket>.<path>` attributes land in their bucket, nested;
     `honeyhive.user_id` and `honeyhive.event_name` override the mapped values."""
-    if not attrs.has_prefix("honeyhive"):
-        return  # every key read below starts with "honeyhive"
     for bucket in ("inputs", "outputs", "config", "metadata", "metrics", "feedback", "user_properties"):
         for prefix in (f"honeyhive_{bucket}.", f"honeyhive.{bucket}."):
             for path, value in attrs.prefixed(prefix).items():

@@ -12,9 +12,12 @@ import json
 from typing import Any
 
 from .values import (
+    MAX_DEPTH,
     as_text,
+    decoded_as_json,
     is_blank,
     parse_json,
+    parse_json_fast,
     parse_json_jsonable,
     parse_structured,
     parse_structured_jsonable,
@@ -282,6 +285,10 @@ def _add_message(message: Any, history: list[dict[str, Any]]) -> None:
 
 def normalize_messages(value: Any) -> list[dict[str, Any]] | None:
     """A list of messages (JSON string, list, or one message) -> OpenAI chat history."""
+    if type(value) is str:
+        history = _from_json(value, False)
+        if history is not None:
+            return history
     value = _structured(value)
     if value is None:
         return None
@@ -345,21 +352,80 @@ def output_from_messages(messages: list[dict[str, Any]], finish_reasons: list[An
 
 def normalize_output_messages(value: Any, finish_reasons: list[Any] | None = None) -> dict[str, Any] | None:
     """`gen_ai.output.messages`-like value -> outputs, keeping each choice's finish_reason."""
-    parsed = _structured(value)
-    if isinstance(parsed, dict):
-        parsed = [parsed]
-    if not isinstance(parsed, list):
-        return None
-    messages: list[dict[str, Any]] = []
-    for raw in parsed:
-        count = len(messages)
-        _add_message(raw, messages)
-        if len(messages) == count:
-            continue
-        del messages[count + 1:]  # one message per choice (a choice's tool responses are not outputs)
-        if isinstance(raw, dict) and raw.get("finish_reason") is not None:
-            messages[count]["finish_reason"] = raw.get("finish_reason")
+    messages = _from_json(value, True) if type(value) is str else None
+    if messages is None:
+        parsed = _structured(value)
+        if isinstance(parsed, dict):
+            parsed = [parsed]
+        if not isinstance(parsed, list):
+            return None
+        messages = []
+        for raw in parsed:
+            _add_output(raw, messages)
     return output_from_messages(messages, finish_reasons) if messages else None
+
+
+def _add_output(choice: Any, messages: list[dict[str, Any]]) -> None:
+    """Append the message of one output choice to `messages`, with the choice's finish_reason: one
+    message per choice (a choice's tool responses are not outputs)."""
+    count = len(messages)
+    _add_message(choice, messages)
+    if len(messages) == count:
+        return
+    del messages[count + 1:]
+    if isinstance(choice, dict) and choice.get("finish_reason") is not None:
+        messages[count]["finish_reason"] = choice.get("finish_reason")
+
+
+def _from_json(text: str, output: bool) -> list[dict[str, Any]] | None:
+    """The messages of `text`, a JSON list, as `normalize_messages` makes them (with `output`, as
+    `normalize_output_messages` makes them before `output_from_messages`), decoded by the faster
+    `parse_json_fast`; None when that is not enough (not a list, or a message holding what orjson
+    may read differently from `json`, or nested too deep): the general path then decides.
+
+    The usual OTel message is converted here (`_usual_message`): it holds strings only, 3 levels
+    deep, which orjson reads as `json` does, so it needs no check. Any other message is checked
+    (`decoded_as_json`) before the general code converts it.
+    """
+    decoded = parse_json_fast(text)
+    if type(decoded) is not list:
+        return None
+    add = _add_output if output else _add_message
+    messages: list[dict[str, Any]] = []
+    for message in decoded:
+        usual = _usual_message(message, output)
+        if usual is not None:
+            messages.append(usual)
+        elif decoded_as_json(message, MAX_DEPTH - 1):  # (the messages are one level below the top)
+            add(message, messages)
+        else:
+            return None
+    return messages
+
+
+def _usual_message(message: Any, output: bool) -> dict[str, Any] | None:
+    """`{"role": str, "parts": [{"type": "text", "content": str}]}` as `_add_message` makes it, and with
+    `output` the same with a string "finish_reason" as `_add_output` makes it; None for anything else.
+    (Checked in full: the message holds these keys and strings only.)"""
+    if type(message) is not dict:
+        return None
+    size = len(message)
+    if size != 2 and not (output and size == 3 and type(message.get("finish_reason")) is str):
+        return None
+    role = message.get("role")
+    parts = message.get("parts")
+    if type(role) is not str or type(parts) is not list or len(parts) != 1:
+        return None
+    part = parts[0]
+    if type(part) is not dict or len(part) != 2 or part.get("type") != "text":
+        return None
+    content = part.get("content")
+    if type(content) is not str:
+        return None
+    converted = {"role": _NORMAL_ROLES.get(role) or normalize_role(role), "content": content}
+    if size == 3:
+        converted["finish_reason"] = message["finish_reason"]
+    return converted
 
 
 def normalize_tool_definitions(value: Any) -> list[dict[str, Any]] | None:

@@ -18,6 +18,7 @@ This module adds what only Traceloop writes:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from . import messages as msg
@@ -33,6 +34,7 @@ CONVENTION = "traceloop"
 MARKER_KEYS = frozenset(("llm.request.type", "gen_ai.openai.api_base", "gen_ai.is_streaming",
                          "llm.usage.total_tokens", "llm.headers", "gen_ai.headers"))
 REQUEST_PREFIX, FUNCTIONS_PREFIX = "llm.request.", "llm.request.functions."
+COMPLETION_PREFIX = "gen_ai.completion."
 TRACELOOP_PREFIX = "traceloop."
 INSTRUMENTATION_SCOPE = "opentelemetry.instrumentation."
 CALL_KEYS = frozenset(("args", "kwargs"))
@@ -184,24 +186,50 @@ def _prompt_management(attrs: SpanAttributes, draft: Draft) -> None:
 
 
 # ----- model spans ----------------------------------------------------------------------------
-def _model(attrs: SpanAttributes, span: Any, draft: Draft, present: set[str]) -> None:
-    request_keys = attrs.keys_with_prefix(REQUEST_PREFIX)
+@dataclass(frozen=True, slots=True)
+class _ModelKeys:
+    """The prefixed keys `_model` reads, found once per tuple of attribute names (`SpanAttributes.derived`)."""
+
+    functions: bool  # any llm.request.functions.* key
+    completion_keys: tuple[str, ...]  # gen_ai.completion.*, sorted
+    request_keys: tuple[str, ...]  # llm.request.*, sorted: all consumed (the type and tools included)
+    request_params: tuple[tuple[str, str], ...]  # (key, config key) of those copied into config, in that order
+
+
+def _model_keys(names: tuple[Any, ...]) -> _ModelKeys:
+    request_keys = _sorted_with_prefix(names, REQUEST_PREFIX)
+    params = []
     for key in request_keys:
-        if key.startswith(FUNCTIONS_PREFIX):
-            _functions(attrs, draft)
-            break
+        suffix = key[len(REQUEST_PREFIX):]
+        if suffix not in ("type", "model") and not suffix.startswith("functions."):
+            params.append((key, suffix.replace(".", "_")))
+    return _ModelKeys(
+        functions=any(key.startswith(FUNCTIONS_PREFIX) for key in request_keys),
+        completion_keys=_sorted_with_prefix(names, COMPLETION_PREFIX),
+        request_keys=request_keys,
+        request_params=tuple(params),
+    )
+
+
+def _sorted_with_prefix(names: tuple[Any, ...], prefix: str) -> tuple[str, ...]:
+    return tuple(sorted(name for name in names if isinstance(name, str) and name.startswith(prefix)))
+
+
+def _model(attrs: SpanAttributes, span: Any, draft: Draft, present: set[str]) -> None:
+    keys: _ModelKeys = attrs.derived(_model_keys)
+    if keys.functions:
+        _functions(attrs, draft)
     if STOP_REASON in present:
         _stop_reason(attrs, draft)
-    completion_keys = attrs.keys_with_prefix("gen_ai.completion.")
-    if completion_keys or PROMPT_FILTER in present:
-        _filter_results(attrs, draft, present, completion_keys)
+    if keys.completion_keys or PROMPT_FILTER in present:
+        _filter_results(attrs, draft, present, keys.completion_keys)
     for key in MODEL_KEYS:
         if key in present:
             value = attrs.get(key)
             if not is_blank(value):
                 draft.config.setdefault("model", str(value))
-    if request_keys:
-        _request_parameters(attrs, draft, request_keys)
+    if keys.request_keys:
+        _request_parameters(attrs, draft, keys)
     if draft.event_type != MODEL:
         return
     raw = attrs.raw()
@@ -212,18 +240,15 @@ def _model(attrs: SpanAttributes, span: Any, draft: Draft, present: set[str]) ->
         _first_chunk(attrs, span, draft)
 
 
-def _request_parameters(attrs: SpanAttributes, draft: Draft, keys: list[str]) -> None:
+def _request_parameters(attrs: SpanAttributes, draft: Draft, keys: _ModelKeys) -> None:
     """Legacy `llm.request.*` parameters GenAI left (all consumed, the type and tools included)."""
-    attrs.consumed.update(keys)
+    attrs.consumed.update(keys.request_keys)
     attributes = attrs.raw()
-    for key in keys:
-        suffix = key[len(REQUEST_PREFIX):]
-        if suffix in ("type", "model") or suffix.startswith("functions."):
-            continue
+    for key, name in keys.request_params:
         value = attributes[key]
         if is_blank(value) or value in ((), []):
             continue
-        draft.config.setdefault(suffix.replace(".", "_"), to_jsonable(parse_json(value)))
+        draft.config.setdefault(name, to_jsonable(parse_json(value)))
 
 
 def _functions(attrs: SpanAttributes, draft: Draft) -> None:
@@ -256,7 +281,8 @@ def _stop_reason(attrs: SpanAttributes, draft: Draft) -> None:
         draft.output["finish_reason"] = msg.normalize_finish_reason(reason)
 
 
-def _filter_results(attrs: SpanAttributes, draft: Draft, present: set[str], completion_keys: list[str]) -> None:
+def _filter_results(attrs: SpanAttributes, draft: Draft, present: set[str],
+                    completion_keys: tuple[str, ...]) -> None:
     """Azure content-filter verdicts (GenAI's indexed reader consumed them without mapping)."""
     results = {}
     prompt_filter = attrs.peek(PROMPT_FILTER) if PROMPT_FILTER in present else None

@@ -70,10 +70,16 @@ def normalize_session_id(raw: object) -> tuple[str, str | None]:
     scatter one logical session over many, so non-UUID ids map to `uuid5(NAMESPACE_URL, raw)`
     and the caller keeps the raw value in the session's metadata.
     """
-    text = str(raw).strip()
-    if len(text) <= _CACHED_SESSION_ID_CHARS:
-        return _normalize_cached(text)
-    return _normalize(text)
+    # Most spans of a process name the same few sessions: a text seen before is one dict read
+    # (only texts are kept: `1 == 1.0 == True` would share answers that differ).
+    found = _NORMALIZED.get(raw) if type(raw) is str else None
+    if found is None:
+        found = _normalize(str(raw).strip())
+        if type(raw) is str and len(raw) <= _CACHED_SESSION_ID_CHARS:  # long (hostile) ids are not kept
+            if len(_NORMALIZED) >= _MAX_NORMALIZED:
+                _NORMALIZED.clear()  # many distinct ids (not a few sessions'): start over
+            _NORMALIZED[raw] = found
+    return found
 
 
 def _normalize(text: str) -> tuple[str, str | None]:
@@ -83,6 +89,7 @@ def _normalize(text: str) -> tuple[str, str | None]:
         return uuid5_text(_URL_NAMESPACE_BYTES, text), text
 
 
-# Most spans of a process name the same few sessions; long (hostile) ids are not kept.
 _CACHED_SESSION_ID_CHARS = 256
-_normalize_cached = functools.lru_cache(maxsize=1024)(_normalize)
+_MAX_NORMALIZED = 1024
+# Raw session id text -> `normalize_session_id` of it; cleared when full.
+_NORMALIZED: dict[str, tuple[str, str | None]] = {}

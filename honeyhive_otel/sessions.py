@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +44,8 @@ SPAN_SESSION_KEYS = (
 )
 SESSION_NAME_KEYS = ("honeyhive.session_name", "honeyhive_session_name")
 SESSION_MODES = ("process", "trace")
+# The session a span named is remembered for its trace until at least this many other traces
+# named one (`SessionResolver._session`).
 _TRACE_MEMORY = 20_000
 # Every attribute the resolution reads: intersected with the span's names (once per tuple of names,
 # `_keys_present`), so the lookups of those it does not have are skipped.
@@ -83,8 +84,14 @@ class SessionResolver:
         self.mode = mode
         self.metadata = dict(metadata or {})
         self.user_properties = dict(user_properties or {})
-        self._by_trace: OrderedDict[int, tuple[str, str | None]] = OrderedDict()
-        self._lock = threading.Lock()
+        # The sessions spans named, by trace: two generations of plain dicts rather than one LRU
+        # (an OrderedDict's reordering, under a lock, on every span that names its session). A
+        # trace named again is written to the newer one; when it holds _TRACE_MEMORY traces, it
+        # becomes the older one and the older one is dropped: a trace is kept until at least
+        # _TRACE_MEMORY other traces named a session after it did, as an LRU of that size keeps it.
+        self._by_trace: dict[int, tuple[str, str | None]] = {}
+        self._by_trace_before: dict[int, tuple[str, str | None]] = {}
+        self._lock = threading.Lock()  # (for the rare generation change; one dict write needs none)
 
     def resolve(self, attrs: SpanAttributes, draft: Draft, trace_id: int, source: str,
                 start_time_ms: float) -> SessionInfo:
@@ -144,34 +151,41 @@ class SessionResolver:
                  keys: _KeysPresent) -> tuple[tuple[str, str | None], str | None]:
         """((session id, raw id), origin): explicit on the span, else remembered for the trace, else the default.
         An explicit session is remembered for the trace (the most recently named traces are kept)."""
-        raw, origin = self._explicit(attrs, draft, keys)
+        raw = origin = None
+        named = keys.named
+        if named:  # (most spans name none, or one)
+            attrs.consumed.update(named)  # the first non-blank one names the session, all are mapped
+            values = attrs.raw()
+            for key in named:  # in priority order
+                value = values[key]
+                if (value.strip() != "") if type(value) is str else not is_blank(value):
+                    raw, origin = value, key
+                    break
+        if raw is None:
+            raw, origin = self._implicit(attrs, draft, keys)
         by_trace = self._by_trace
         if raw is not None:
-            ids = normalize_session_id(raw)
-            with self._lock:
-                if trace_id in by_trace:  # (a new trace is added at the end already)
-                    by_trace.move_to_end(trace_id)
-                by_trace[trace_id] = ids
-                if len(by_trace) > _TRACE_MEMORY:  # one entry added per call
-                    by_trace.popitem(last=False)
+            ids = by_trace[trace_id] = normalize_session_id(raw)
+            if len(by_trace) >= _TRACE_MEMORY:
+                with self._lock:
+                    if by_trace is self._by_trace:  # (not changed by another thread meanwhile)
+                        self._by_trace_before, self._by_trace = by_trace, {}
             if attrs.debug:
                 attrs.note("session_id", origin)
             return ids, origin
-        remembered = by_trace.get(trace_id)  # (one C-level read: the lock keeps writers' steps together)
+        remembered = by_trace.get(trace_id)
+        if remembered is None:
+            remembered = self._by_trace_before.get(trace_id)
         if remembered is not None:
             return remembered, None
         if self.mode == "trace":
             return (session_id_for_trace(trace_id), None), None
         return (self.default_session_id, self._default_raw), None
 
-    def _explicit(self, attrs: SpanAttributes, draft: Draft, keys: _KeysPresent) -> tuple[Any, str | None]:
-        named = keys.named
-        if named:
-            attrs.consumed.update(named)  # the first non-blank one names the session, all are mapped
-            raw = attrs.raw()
-            for key in named:  # in priority order
-                if not is_blank(raw[key]):
-                    return raw[key], key
+    @staticmethod
+    def _implicit(attrs: SpanAttributes, draft: Draft, keys: _KeysPresent) -> tuple[Any, str | None]:
+        """(raw session id, origin) of a span whose attributes name none: from its convention, else
+        from the context API."""
         if draft.session_id is not None and not is_blank(draft.session_id):
             return draft.session_id, "convention"
         if keys.context_session:

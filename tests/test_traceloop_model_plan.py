@@ -1,7 +1,7 @@
 """Traceloop's model section finds its prefixed keys once per tuple of attribute names.
 
 `traceloop._model` reads `llm.request.*` (tools offered, legacy parameters) and
-`gen_ai.completion.*` (content-filter verdicts) from `_ModelKeys`, worked out by
+`gen_ai.completion.*` (content-filter verdicts) from the `_KeyPlan` of `_make_plan`, worked out by
 `SpanAttributes.derived`; the reference is the per-span prefix lookups it replaces.
 """
 

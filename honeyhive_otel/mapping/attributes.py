@@ -42,14 +42,15 @@ class SpanAttributes:
         except Exception:  # noqa: BLE001 - hostile mappings must not break the export
             attrs = {}
         try:
-            self._attrs = _finite(attrs)
+            attrs = _finite(attrs)
         except Exception:  # noqa: BLE001 - a sequence value that breaks on iteration: kept as is
-            self._attrs = attrs
+            pass
+        self._attrs = attrs
         self.consumed: set[str] = set()
         self.sources: dict[str, str] = {}
         self.debug = debug  # record provenance (`note`); read-only
         # What the attribute names alone decide (shared by the spans with the same names); read-only.
-        self.names = key_names(self._attrs)
+        self.names = key_names(attrs)
         self._events: tuple[Any, ...] | None = None
         self._scope: tuple[str, str] | None = None
         # `litellm.is_request_span` of this span, decided once (the mapper and LiteLLM's applies/apply ask).
@@ -166,8 +167,10 @@ class SpanAttributes:
 
     def unconsumed_dict(self) -> dict[str, Any]:
         """The attributes no mapping consumed, in their original order."""
-        attributes = self._attrs
-        return {key: attributes[key] for key in self.names.left(self.consumed)}
+        attributes, unconsumed = self._attrs, {}
+        for key in self.names.left(self.consumed):  # (a loop: a comprehension is a function call per span)
+            unconsumed[key] = attributes[key]
+        return unconsumed
 
 
 class KeyNames:
@@ -265,13 +268,20 @@ MAX_NAMES_KEPT = 256
 MAX_NAME_CHARS = 16_384
 MAX_ANSWERS = 64
 _KEY_NAMES: dict[tuple[Any, ...], KeyNames] = {}
+# The shared `KeyNames` of the last span: the spans of a batch mostly come from one instrumentation.
+# (One object, replaced whole.)
+_last_key_names = KeyNames(())
 
 
 def key_names(attributes: dict[str, Any]) -> KeyNames:
     """The `KeyNames` of the names of `attributes`, in their order (one instrumentation sets them
     in the same order); shared by every span with the same names."""
+    global _last_key_names
     names = tuple(attributes)
     try:
+        found = _last_key_names
+        if names == found.keys:  # (comparing the names with the last ones is cheaper than hashing them)
+            return found
         found = _KEY_NAMES.get(names)
         if found is None:
             found = KeyNames(names)
@@ -279,6 +289,8 @@ def key_names(attributes: dict[str, Any]) -> KeyNames:
                 if len(_KEY_NAMES) >= MAX_KEY_NAMES:
                     _KEY_NAMES.clear()  # many distinct tuples (not a few instrumentations'): start over
                 _KEY_NAMES[names] = found
+        else:
+            _last_key_names = found
     except Exception:  # noqa: BLE001 - a hostile name whose hash or comparison fails: not shared
         found = KeyNames(names)
     return found

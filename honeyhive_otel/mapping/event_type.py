@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .attributes import SpanAttributes
 from .values import is_blank
 
@@ -57,11 +55,7 @@ def explicit_type(attrs: SpanAttributes) -> str | None:
 def decide(attrs: SpanAttributes, is_litellm_request: bool = False) -> str:
     """Apply SPEC §5's ordered rules; the kind attributes are consumed (they became the type)."""
     attrs.consumed.update(attrs.present(_KIND_ATTRIBUTE_SET))
-    # (plain lookups: most spans are decided by their first one or two rules)
-    return _decide(attrs, attrs.raw(), is_litellm_request)
-
-
-def _decide(attrs: SpanAttributes, raw: dict[str, Any], is_litellm_request: bool) -> str:
+    raw = attrs.raw()  # (plain lookups: most spans are decided by their first one or two rules)
     if "honeyhive.event_type" in raw or "honeyhive_event_type" in raw:
         explicit = explicit_type(attrs)
         if explicit:

@@ -69,7 +69,8 @@ _RETRIEVAL_KEYS = frozenset({"gen_ai.embeddings.dimension.count", "gen_ai.retrie
                              *RETRIEVAL_QUERY_KEYS})
 _CONTEXT_KEYS = frozenset({*USER_KEYS, *AGENT_KEYS})
 _OPENAI_RESPONSE_KEYS = frozenset({*SERVICE_TIER_KEYS, *FINGERPRINT_KEYS})
-_RESPONSE_KEYS = frozenset({"gen_ai.response.model", "gen_ai.response.id", FINISH_REASONS, _FINISH_REASON,
+_RESPONSE_MODEL, _RESPONSE_ID = "gen_ai.response.model", "gen_ai.response.id"
+_RESPONSE_KEYS = frozenset({_RESPONSE_MODEL, _RESPONSE_ID, FINISH_REASONS, _FINISH_REASON,
                             *(key for key, _ in FIRST_TOKEN_KEYS),
                             *_OPENAI_RESPONSE_KEYS})
 _TAIL_KEYS = _TOOL_KEYS | _RETRIEVAL_KEYS | _CONTEXT_KEYS
@@ -123,7 +124,8 @@ def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
     raw = attrs.raw()
     plan: _KeyPlan = attrs.derived(_make_plan)  # worked out once per tuple of attribute names
     # Read by the content and response sections; often a JSON array string: parsed once.
-    finish = as_list(raw.get(FINISH_REASONS))
+    finish = raw.get(FINISH_REASONS)
+    finish = list(finish) if type(finish) is tuple else as_list(finish)  # (the SDK's sequences are tuples)
     _config(attrs, draft, plan)
     if plan.content:
         _content_from_attributes(attrs, draft, finish, plan.content)
@@ -223,11 +225,15 @@ def _config(attrs: SpanAttributes, draft: Draft, plan: _KeyPlan) -> None:
             break
     if plan.model:
         model = raw[_MODEL_KEY]
-        if not is_blank(model):
-            if attrs.debug:
-                attrs.note("config.model", _MODEL_KEY)
-            if not placeholder(model):
-                config.setdefault("model", str(model))
+        if type(model) is str:  # (the usual type: for a string, blank and "not set" are one test)
+            noted = usable = model.strip() != ""
+        else:
+            noted = not is_blank(model)
+            usable = noted and not placeholder(model)
+        if noted and attrs.debug:
+            attrs.note("config.model", _MODEL_KEY)
+        if usable:
+            config.setdefault("model", str(model))
     for key, name in plan.params:
         # The value as config keeps it: JSON strings decoded, tuples as lists; the instrumentors'
         # "not set" placeholders (see `placeholder`) skipped.
@@ -251,15 +257,19 @@ def _config(attrs: SpanAttributes, draft: Draft, plan: _KeyPlan) -> None:
         elif isinstance(value, str):
             value = parse_json(value)
         config.setdefault(name, value)
-    for key in plan.streaming:
+    for key in plan.streaming:  # the first one set
         value = raw[key]
-        if not is_blank(value):
-            if attrs.debug:
-                attrs.note("config.is_streaming", key)
+        if type(value) is bool:  # (the usual type: its own flag)
+            flag = value
+        elif is_blank(value):
+            continue
+        else:
             flag = as_bool(value)
-            if flag is not None:
-                config.setdefault("is_streaming", flag)
-            break
+        if attrs.debug:
+            attrs.note("config.is_streaming", key)
+        if flag is not None:
+            config.setdefault("is_streaming", flag)
+        break
 
 
 # ----- content ---------------------------------------------------------------------
@@ -316,7 +326,7 @@ def _parsed(attrs: SpanAttributes, key: str, normalise: Any, field: str | None, 
     consumed only when it could be read, so an unparseable value stays visible in metadata.attributes
     instead of vanishing."""
     value = attrs.raw()[key]
-    if is_blank(value):
+    if not value.strip() if type(value) is str else is_blank(value):  # (most values are text)
         attrs.consumed.add(key)
         return None
     result = normalise(value, *args)
@@ -501,42 +511,47 @@ def _response(attrs: SpanAttributes, draft: Draft, finish_reasons: list[Any] | N
     """`finish_reasons`: `as_list` of gen_ai.response.finish_reasons, already parsed by `apply`;
     `present`: the span's response attributes (of _RESPONSE_KEYS)."""
     raw = attrs.raw()
-    consumed = attrs.consumed
+    # Every response attribute the span has is consumed, read or blank: one update, then plain reads
+    # (provenance noted as `SpanAttributes.get` notes it).
+    attrs.consumed.update(present)
     metadata = draft.metadata
-    if "gen_ai.response.model" in present:
-        response_model = attrs.get("gen_ai.response.model", field="metadata.response_model")
-        if response_model is not None:
+    # (`not is_blank` of the usual text values without the call)
+    if _RESPONSE_MODEL in present:
+        response_model = raw[_RESPONSE_MODEL]
+        if response_model.strip() if type(response_model) is str else not is_blank(response_model):
+            if attrs.debug:
+                attrs.note("metadata.response_model", _RESPONSE_MODEL)
             response_model = str(response_model)
             metadata.setdefault("response_model", response_model)
             draft.config.setdefault("model", response_model)
-    if "gen_ai.response.id" in present:
-        response_id = attrs.get("gen_ai.response.id", field="metadata.response_id")
-        if response_id is not None:
+    if _RESPONSE_ID in present:
+        response_id = raw[_RESPONSE_ID]
+        if response_id.strip() if type(response_id) is str else not is_blank(response_id):
+            if attrs.debug:
+                attrs.note("metadata.response_id", _RESPONSE_ID)
             metadata.setdefault("response_id", str(response_id))
     # gen_ai.response.finish_reasons when set, else the singular form some emitters write.
-    if FINISH_REASONS in present:
-        consumed.add(FINISH_REASONS)
-    if _FINISH_REASON in present:
-        consumed.add(_FINISH_REASON)
-    finish = finish_reasons if not is_blank(raw.get(FINISH_REASONS)) else as_list(_first_set(raw, (_FINISH_REASON,)))
+    plural = raw.get(FINISH_REASONS)
+    if type(plural) is tuple or not is_blank(plural):  # (the SDK's sequences are tuples: never blank)
+        finish = finish_reasons
+    elif _FINISH_REASON in present:
+        finish = as_list(_first_set(raw, (_FINISH_REASON,)))
+    else:
+        finish = None
     if finish:
-        metadata.setdefault("finish_reasons",
-                            [msg.normalize_finish_reason(reason) for reason in finish if not is_blank(reason)])
+        metadata.setdefault("finish_reasons", msg.normalize_finish_reasons(finish))
     if present.isdisjoint(_RARE_RESPONSE_KEYS):
         return
     for key, name in FIRST_TOKEN_KEYS:
         if key in present:
-            consumed.add(key)
             value = raw[key]
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 draft.metrics.setdefault(name, value)
     if not present.isdisjoint(SERVICE_TIER_KEYS):
-        consumed.update(present.intersection(SERVICE_TIER_KEYS))
         tier = _first_set(raw, SERVICE_TIER_KEYS)
         if tier is not None:
             metadata.setdefault("service_tier", str(tier))
     if not present.isdisjoint(FINGERPRINT_KEYS):
-        consumed.update(present.intersection(FINGERPRINT_KEYS))
         fingerprint = _first_set(raw, FINGERPRINT_KEYS)
         if fingerprint is not None:
             metadata.setdefault("system_fingerprint", str(fingerprint))

@@ -111,7 +111,10 @@ def is_request_span(attrs: SpanAttributes, span: Any) -> bool:
 
 
 def applies(attrs: SpanAttributes, span: Any) -> bool:
-    return attrs.scope_name(span) == SCOPE or is_request_span(attrs, span)
+    decided = attrs.litellm_request  # (the mapper asked `is_request_span` first: no second call)
+    if decided is None:
+        decided = is_request_span(attrs, span)
+    return decided or attrs.scope_name(span) == SCOPE
 
 
 def _is_service_span(attrs: SpanAttributes) -> bool:

@@ -143,8 +143,10 @@ class SpanMapper:
         # The ids' hex digits, formatted once: they name the event and go into metadata.otel.
         try:  # (an id in range, as the SDK's are: its bytes' hex is the quickest way to its digits)
             trace_hex, span_hex = trace_id.to_bytes(16, "big").hex(), span_id.to_bytes(8, "big").hex()
+            parent_hex = parent_span_id.to_bytes(8, "big").hex() if parent_span_id else None
         except (AttributeError, OverflowError):  # not an int, or out of range: formatted
             trace_hex, span_hex = f"{trace_id:032x}", f"{span_id:016x}"
+            parent_hex = f"{parent_span_id:016x}" if parent_span_id else None
         # Positional, in the order of Event's fields: keyword arguments to a dataclass of 24 fields
         # cost about a microsecond per event.
         event = Event(
@@ -177,8 +179,16 @@ class SpanMapper:
             _honeyhive_buckets(attrs, event)
         metadata = event.metadata
         scope_name, scope_version = attrs.scope(span)
-        otel = metadata["otel"] = _otel_metadata(span, scope_name, scope_version, convention, trace_hex, span_hex,
-                                                  parent_span_id, resource_info[3])
+        kind = getattr(span, "kind", None)
+        kind_name = _KIND_NAMES[id(kind)] if type(kind) is SpanKind else getattr(kind, "name", "INTERNAL")
+        otel = metadata["otel"] = {"scope": {"name": scope_name, "version": scope_version},
+                                   "convention": convention, "trace_id": trace_hex, "span_id": span_hex,
+                                   "kind": kind_name}
+        if parent_hex is not None:
+            otel["parent_span_id"] = parent_hex
+        service = resource_info[3]
+        if service is not None:
+            otel["service_name"] = service
         if log_events:
             otel["log_records"] = len(log_events)
         if span_events:
@@ -283,23 +293,6 @@ class SpanMapper:
             trace_id=trace_id, span_id=span_id, parent_span_id=parent_span_id,
             session=SessionInfo(session_id, self.sessions.session_name, source, start_ms),
         )
-
-
-def _otel_metadata(span: Any, scope_name: str, scope_version: str, convention: str, trace_hex: str, span_hex: str,
-                   parent_span_id: int | None, service: str | None) -> dict[str, Any]:
-    kind = getattr(span, "kind", None)
-    otel: dict[str, Any] = {
-        "scope": {"name": scope_name, "version": scope_version},
-        "convention": convention,
-        "trace_id": trace_hex,
-        "span_id": span_hex,
-        "kind": _KIND_NAMES[id(kind)] if type(kind) is SpanKind else getattr(kind, "name", "INTERNAL"),
-    }
-    if parent_span_id:
-        otel["parent_span_id"] = f"{parent_span_id:016x}"
-    if service is not None:
-        otel["service_name"] = service
-    return otel
 
 
 def _naming_convention(applicable: tuple[Any, ...]) -> str:

@@ -63,6 +63,18 @@ def normalize_finish_reason(reason: Any) -> str | None:
     return _FINISH_ALIASES.get(text.lower(), text)
 
 
+def normalize_finish_reasons(reasons: Any) -> list[str]:
+    """The non-blank reasons of a sequence, each as `normalize_finish_reason` makes it."""
+    normal = _NORMAL_FINISH_REASONS
+    result = []
+    for reason in reasons:
+        if type(reason) is str and reason in normal:  # (the usual reasons: no call)
+            result.append(normal[reason])
+        elif not is_blank(reason):
+            result.append(normalize_finish_reason(reason))
+    return result
+
+
 # `json.dumps(value, ensure_ascii=False)` without building an encoder per call.
 _ARGUMENTS_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
@@ -329,16 +341,27 @@ def prepend_system(history: list[dict[str, Any]], system: dict[str, Any] | None)
 
 def output_from_messages(messages: list[dict[str, Any]], finish_reasons: list[Any] | None = None) -> dict[str, Any]:
     """Output messages (one per choice) -> `outputs` per SPEC §3."""
+    return _outputs(messages, finish_reasons, False)
+
+
+def _outputs(messages: list[dict[str, Any]], finish_reasons: list[Any] | None, owned: bool) -> dict[str, Any]:
+    """`output_from_messages`. With `owned` (the messages were built by this module for these outputs:
+    each a new dict with a non-empty role first, then content), a message holding nothing else but
+    its finish reason, as most do, becomes its choice in place instead of being copied key by key."""
     choices = []
     for index, message in enumerate(messages):
-        choice = {"role": message.get("role") or "assistant", "content": message.get("content")}
-        if message.get("tool_calls"):
-            choice["tool_calls"] = message["tool_calls"]
-        if message.get("reasoning_content"):
-            choice["reasoning_content"] = message["reasoning_content"]
         reason = message.get("finish_reason")
         if reason is None and finish_reasons and index < len(finish_reasons):
             reason = finish_reasons[index]
+        size = len(message)
+        if owned and (size == 2 or (size == 3 and "finish_reason" in message)):
+            choice = message  # (the finish reason is set last, or already is: the key order below)
+        else:
+            choice = {"role": message.get("role") or "assistant", "content": message.get("content")}
+            if message.get("tool_calls"):
+                choice["tool_calls"] = message["tool_calls"]
+            if message.get("reasoning_content"):
+                choice["reasoning_content"] = message["reasoning_content"]
         choice["finish_reason"] = normalize_finish_reason(reason)
         choices.append(choice)
     if not choices:
@@ -362,7 +385,7 @@ def normalize_output_messages(value: Any, finish_reasons: list[Any] | None = Non
         messages = []
         for raw in parsed:
             _add_output(raw, messages)
-    return output_from_messages(messages, finish_reasons) if messages else None
+    return _outputs(messages, finish_reasons, True) if messages else None
 
 
 def _add_output(choice: Any, messages: list[dict[str, Any]]) -> None:
@@ -412,14 +435,22 @@ def _usual_message(message: Any, output: bool) -> dict[str, Any] | None:
     size = len(message)
     if size != 2 and not (output and size == 3 and type(message.get("finish_reason")) is str):
         return None
-    role = message.get("role")
-    parts = message.get("parts")
+    try:  # (subscripts: quicker than `get`, and the usual message has these keys)
+        role = message["role"]
+        parts = message["parts"]
+    except KeyError:
+        return None
     if type(role) is not str or type(parts) is not list or len(parts) != 1:
         return None
     part = parts[0]
-    if type(part) is not dict or len(part) != 2 or part.get("type") != "text":
+    if type(part) is not dict or len(part) != 2:
         return None
-    content = part.get("content")
+    try:
+        if part["type"] != "text":
+            return None
+        content = part["content"]
+    except KeyError:
+        return None
     if type(content) is not str:
         return None
     converted = {"role": _NORMAL_ROLES.get(role) or normalize_role(role), "content": content}

@@ -75,15 +75,18 @@ RESPONSE_TOOL_CALLS, TOOL_NAMES = "gen_ai.response.tool_calls", "gen_ai.tool.nam
 # Every single key `apply` reads to decide what to do: intersected once with the span's keys,
 # so the absent ones (most) cost no lookup each.
 READ_KEYS = CONTEXT_KEYS | USAGE_KEYS | {RESPONSE_TOOL_CALLS, TOOL_NAMES}
+# The attributes whose presence (or value) alone makes a span OpenLIT's.
+_APPLIES_KEYS = DETECT_KEYS | {SDK_NAME}
 _DECODER = json.JSONDecoder()  # stateless: one for every call of _json_sequence
 
 
 def applies(attrs: SpanAttributes, span: Any) -> bool:
-    raw = attrs.raw()
-    if not raw.keys().isdisjoint(DETECT_KEYS):
-        return True
-    if SDK_NAME in raw and _is_openlit_name(raw[SDK_NAME]):
-        return True
+    found = attrs.present(_APPLIES_KEYS)  # (one cached answer per set of attribute names: most spans have none)
+    if found:
+        if not found.isdisjoint(DETECT_KEYS):
+            return True
+        if SDK_NAME in found and _is_openlit_name(attrs.peek(SDK_NAME)):
+            return True
     if attrs.scope_name(span).startswith("openlit"):
         return True
     # Old OpenLIT sets up the TracerProvider itself: its resource names it. Only GenAI spans

@@ -69,7 +69,7 @@ EMBEDDING_TYPES = ("embedding", "embeddings")
 
 
 def applies(attrs: SpanAttributes, span: Any) -> bool:
-    if not attrs.raw().keys().isdisjoint(MARKER_KEYS):
+    if attrs.present(MARKER_KEYS):  # (one cached answer per set of attribute names)
         return True
     if attrs.has_prefix(TRACELOOP_PREFIX) or attrs.has_prefix(FUNCTIONS_PREFIX):
         return True
@@ -77,15 +77,16 @@ def applies(attrs: SpanAttributes, span: Any) -> bool:
 
 
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
-    present = attrs.present(READ_KEYS)
+    plan: _KeyPlan = attrs.derived(_make_plan)  # worked out once per tuple of attribute names
+    present = plan.read
     if present:
         attrs.consume(*SECRET_KEYS)  # never read: headers may carry an API key
         _entity(attrs, draft, present)
         _metadata(attrs, draft, present)
-    if attrs.has_prefix(TRACELOOP_PREFIX):
+    if plan.traceloop:
         _association(attrs, draft)
         _prompt_management(attrs, draft)
-    _model(attrs, span, draft, present)
+    _model(attrs, span, draft, plan)
 
 
 # ----- entity spans ----------------------------------------------------------------------
@@ -187,23 +188,31 @@ def _prompt_management(attrs: SpanAttributes, draft: Draft) -> None:
 
 # ----- model spans ----------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class _ModelKeys:
-    """The prefixed keys `_model` reads, found once per tuple of attribute names (`SpanAttributes.derived`)."""
+class _KeyPlan:
+    """Which of the keys `apply` reads a span has, found once per tuple of attribute names
+    (`SpanAttributes.derived`): most of them are absent from most spans."""
 
+    read: frozenset[str]  # of READ_KEYS
+    traceloop: bool  # any traceloop.* key
+    model_keys: tuple[str, ...]  # of MODEL_KEYS, in that order
     functions: bool  # any llm.request.functions.* key
     completion_keys: tuple[str, ...]  # gen_ai.completion.*, sorted
     request_keys: tuple[str, ...]  # llm.request.*, sorted: all consumed (the type and tools included)
     request_params: tuple[tuple[str, str], ...]  # (key, config key) of those copied into config, in that order
 
 
-def _model_keys(names: tuple[Any, ...]) -> _ModelKeys:
+def _make_plan(names: tuple[Any, ...]) -> _KeyPlan:
+    read = READ_KEYS.intersection(names)
     request_keys = _sorted_with_prefix(names, REQUEST_PREFIX)
     params = []
     for key in request_keys:
         suffix = key[len(REQUEST_PREFIX):]
         if suffix not in ("type", "model") and not suffix.startswith("functions."):
             params.append((key, suffix.replace(".", "_")))
-    return _ModelKeys(
+    return _KeyPlan(
+        read=read,
+        traceloop=any(isinstance(name, str) and name.startswith(TRACELOOP_PREFIX) for name in names),
+        model_keys=tuple(key for key in MODEL_KEYS if key in read),
         functions=any(key.startswith(FUNCTIONS_PREFIX) for key in request_keys),
         completion_keys=_sorted_with_prefix(names, COMPLETION_PREFIX),
         request_keys=request_keys,
@@ -215,21 +224,22 @@ def _sorted_with_prefix(names: tuple[Any, ...], prefix: str) -> tuple[str, ...]:
     return tuple(sorted(name for name in names if isinstance(name, str) and name.startswith(prefix)))
 
 
-def _model(attrs: SpanAttributes, span: Any, draft: Draft, present: set[str]) -> None:
-    keys: _ModelKeys = attrs.derived(_model_keys)
-    if keys.functions:
+def _model(attrs: SpanAttributes, span: Any, draft: Draft, plan: _KeyPlan) -> None:
+    present = plan.read
+    if plan.functions:
         _functions(attrs, draft)
     if STOP_REASON in present:
         _stop_reason(attrs, draft)
-    if keys.completion_keys or PROMPT_FILTER in present:
-        _filter_results(attrs, draft, present, keys.completion_keys)
-    for key in MODEL_KEYS:
-        if key in present:
-            value = attrs.get(key)
-            if not is_blank(value):
-                draft.config.setdefault("model", str(value))
-    if keys.request_keys:
-        _request_parameters(attrs, draft, keys)
+    if plan.completion_keys or PROMPT_FILTER in present:
+        _filter_results(attrs, draft, present, plan.completion_keys)
+    for key in plan.model_keys:
+        value = attrs.get(key)
+        if not is_blank(value):
+            draft.config.setdefault("model", str(value))
+    if plan.request_keys:
+        attrs.consumed.update(plan.request_keys)  # (the type and tools included)
+        if plan.request_params:
+            _request_parameters(attrs, draft, plan.request_params)
     if draft.event_type != MODEL:
         return
     raw = attrs.raw()
@@ -240,11 +250,10 @@ def _model(attrs: SpanAttributes, span: Any, draft: Draft, present: set[str]) ->
         _first_chunk(attrs, span, draft)
 
 
-def _request_parameters(attrs: SpanAttributes, draft: Draft, keys: _ModelKeys) -> None:
-    """Legacy `llm.request.*` parameters GenAI left (all consumed, the type and tools included)."""
-    attrs.consumed.update(keys.request_keys)
+def _request_parameters(attrs: SpanAttributes, draft: Draft, params: tuple[tuple[str, str], ...]) -> None:
+    """Legacy `llm.request.*` parameters GenAI left: `params` as `_KeyPlan.request_params`."""
     attributes = attrs.raw()
-    for key, name in keys.request_params:
+    for key, name in params:
         value = attributes[key]
         if is_blank(value) or value in ((), []):
             continue

@@ -59,12 +59,16 @@ _FIELD_OF: dict[str, str] = {
 _NOTES = {field: f"metadata.{field}" for field in (*TOKEN_SOURCES, "cost")}
 
 
-def _sources_present(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """(attribute, field) of the usage attributes among `names`, in table order: worked out once
-    per tuple of attribute names (`SpanAttributes.derived`), so a span pays for the usage attributes
-    it carries, not for the ~30 names the table knows."""
+def _sources_present(names: tuple[str, ...]) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]] | None:
+    """((attribute, field) of the token counts among `names`, the cost attributes among them), each
+    in table order, None when there are none: worked out once per tuple of attribute names
+    (`SpanAttributes.derived`), so a span pays for the usage attributes it carries, not for the ~30
+    names the table knows."""
     present = USAGE_KEYS.intersection(names)
-    return tuple((key, field) for key, field in _FIELD_OF.items() if key in present)
+    if not present:
+        return None
+    tokens = tuple((key, field) for key, field in _FIELD_OF.items() if key in present and field != "cost")
+    return tokens, tuple(key for key in COST_SOURCES if key in present)
 
 
 def read_usage(attrs: SpanAttributes) -> dict[str, Any]:
@@ -73,28 +77,37 @@ def read_usage(attrs: SpanAttributes) -> dict[str, Any]:
     Only the sources present are visited, in table order: the first valid one of a field wins."""
     usage: dict[str, Any] = {}
     sources = attrs.derived(_sources_present)
-    if not sources:
+    if sources is None:
         return usage
+    tokens, costs = sources
     consumed = attrs.consumed
     raw = attrs.raw()
     debug = attrs.debug
-    for key, field in sources:
+    for key, field in tokens:
         consumed.add(key)
         if field in usage:
             continue  # a higher-priority source gave it
         value = raw[key]
-        if field != "cost":
-            if type(value) is not int:  # token counts are ints: no conversion needed
-                value = as_int(value)
-        else:  # the cost sources come last: the total is complete before the cost is added
-            complete_total(usage)
-            value = as_float(value)
-        if value is None or value < 0:
+        if type(value) is not int:  # token counts are ints: no conversion needed
+            value = as_int(value)
+            if value is None:
+                continue
+        if value < 0:
             continue
         usage[field] = value
         if debug:
             attrs.note(_NOTES[field], key)
-    complete_total(usage)
+    complete_total(usage)  # (before the cost: the order of the fields)
+    for key in costs:
+        consumed.add(key)
+        if "cost" in usage:
+            continue  # a higher-priority source gave it
+        value = as_float(raw[key])
+        if value is None or value < 0:
+            continue
+        usage["cost"] = value
+        if debug:
+            attrs.note(_NOTES["cost"], key)
     return usage
 
 

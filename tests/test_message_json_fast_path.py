@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from honeyhive_otel.devserver import DevServer
 from honeyhive_otel.mapping import messages as msg
 from honeyhive_otel.mapping import values
+from tests.support.message_reference import reference_output
 from tests.support.spans import load_spans
 from tests.test_litellm_mapping import export, make_span
 from tests.test_values_fast_paths import same
@@ -41,19 +42,6 @@ def reference_messages(text: str) -> list[dict[str, Any]] | None:
     for message in value:
         msg._add_message(message, history)
     return history
-
-
-def reference_output(text: str, finish: list[Any] | None) -> dict[str, Any] | None:
-    """`normalize_output_messages(text, finish)` through `parse_structured`."""
-    parsed = values.parse_structured(text)
-    if isinstance(parsed, dict):
-        parsed = [parsed]
-    if not isinstance(parsed, list):
-        return None
-    messages: list[dict[str, Any]] = []
-    for choice in parsed:
-        msg._add_output(choice, messages)
-    return msg.output_from_messages(messages, finish) if messages else None
 
 
 def reference_decode(text: str) -> Any:

@@ -19,24 +19,12 @@ from hypothesis import strategies as st
 from honeyhive_otel.devserver import DevServer
 from honeyhive_otel.mapping import messages as msg
 from honeyhive_otel.mapping.values import is_blank
+from tests.support.message_reference import reference_output
 from tests.test_litellm_mapping import export, make_span
 from tests.test_message_json_fast_path import FINISH, MESSAGE, USUAL
 from tests.test_values_fast_paths import same
 
 TRACE_ID = "5b8efff798038103d269b633813fc60c"
-
-
-def reference_outputs(value: Any, finish: list[Any] | None) -> dict[str, Any] | None:
-    """`normalize_output_messages` of a structured value, each choice copied by `output_from_messages`."""
-    parsed = msg._structured(value)
-    if isinstance(parsed, dict):
-        parsed = [parsed]
-    if not isinstance(parsed, list):
-        return None
-    messages: list[dict[str, Any]] = []
-    for choice in parsed:
-        msg._add_output(choice, messages)
-    return msg.output_from_messages(messages, finish) if messages else None
 
 
 OPENAI_STYLE = st.fixed_dictionaries(
@@ -54,7 +42,7 @@ def test_choices_built_in_place_equal_the_copies(value: Any, finish: list[Any] |
     if as_json:
         value = json.dumps(value)
     before = copy.deepcopy(value)
-    expected = reference_outputs(value, finish)
+    expected = reference_output(value, finish)
     assert same(msg.normalize_output_messages(value, finish), expected)
     assert same(value, before)  # the caller's choices are read, never changed
 

@@ -158,7 +158,7 @@ class SessionResolver:
             values = attrs.raw()
             for key in named:  # in priority order
                 value = values[key]
-                if (value.strip() != "") if type(value) is str else not is_blank(value):
+                if not is_blank(value):
                     raw, origin = value, key
                     break
         if raw is None:

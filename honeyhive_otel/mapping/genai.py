@@ -225,15 +225,11 @@ def _config(attrs: SpanAttributes, draft: Draft, plan: _KeyPlan) -> None:
             break
     if plan.model:
         model = raw[_MODEL_KEY]
-        if type(model) is str:  # (the usual type: for a string, blank and "not set" are one test)
-            noted = usable = model.strip() != ""
-        else:
-            noted = not is_blank(model)
-            usable = noted and not placeholder(model)
-        if noted and attrs.debug:
-            attrs.note("config.model", _MODEL_KEY)
-        if usable:
-            config.setdefault("model", str(model))
+        if not is_blank(model):
+            if attrs.debug:
+                attrs.note("config.model", _MODEL_KEY)
+            if not placeholder(model):
+                config.setdefault("model", str(model))
     for key, name in plan.params:
         # The value as config keeps it: JSON strings decoded, tuples as lists; the instrumentors'
         # "not set" placeholders (see `placeholder`) skipped.
@@ -326,7 +322,7 @@ def _parsed(attrs: SpanAttributes, key: str, normalise: Any, field: str | None, 
     consumed only when it could be read, so an unparseable value stays visible in metadata.attributes
     instead of vanishing."""
     value = attrs.raw()[key]
-    if not value.strip() if type(value) is str else is_blank(value):  # (most values are text)
+    if is_blank(value):
         attrs.consumed.add(key)
         return None
     result = normalise(value, *args)
@@ -515,10 +511,9 @@ def _response(attrs: SpanAttributes, draft: Draft, finish_reasons: list[Any] | N
     # (provenance noted as `SpanAttributes.get` notes it).
     attrs.consumed.update(present)
     metadata = draft.metadata
-    # (`not is_blank` of the usual text values without the call)
     if _RESPONSE_MODEL in present:
         response_model = raw[_RESPONSE_MODEL]
-        if response_model.strip() if type(response_model) is str else not is_blank(response_model):
+        if not is_blank(response_model):
             if attrs.debug:
                 attrs.note("metadata.response_model", _RESPONSE_MODEL)
             response_model = str(response_model)
@@ -526,7 +521,7 @@ def _response(attrs: SpanAttributes, draft: Draft, finish_reasons: list[Any] | N
             draft.config.setdefault("model", response_model)
     if _RESPONSE_ID in present:
         response_id = raw[_RESPONSE_ID]
-        if response_id.strip() if type(response_id) is str else not is_blank(response_id):
+        if not is_blank(response_id):
             if attrs.debug:
                 attrs.note("metadata.response_id", _RESPONSE_ID)
             metadata.setdefault("response_id", str(response_id))

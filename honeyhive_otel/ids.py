@@ -43,7 +43,7 @@ def _uuid5(data: bytes) -> str:
 
 def event_id_for(trace_id: int, span_id: int) -> str:
     """The event id of the span (trace_id, span_id): uuid5 of their hex digits."""
-    return _uuid5(b"%s%032x%016x" % (_SPAN_NAMESPACE_BYTES, trace_id, span_id))
+    return event_id_from_hex(f"{trace_id:032x}", f"{span_id:016x}")
 
 
 def event_id_from_hex(trace_hex: str, span_hex: str) -> str:

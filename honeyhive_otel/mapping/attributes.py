@@ -72,10 +72,7 @@ class SpanAttributes:
     def scope_name(self, span: Any) -> str:
         """The instrumentation scope name of `span` ("" when none), read once: every convention's
         `applies` asks, and an SDK span's properties are Python calls."""
-        scope = self._scope
-        if scope is None:
-            scope = self._scope = _scope_texts(getattr(span, "instrumentation_scope", None))
-        return scope[0]
+        return self.scope(span)[0]
 
     def scope(self, span: Any) -> tuple[str, str]:
         """(name, version) of the instrumentation scope of `span` ("" when none), read once."""

@@ -117,13 +117,8 @@ class SpanMapper:
             except Exception as error:  # noqa: BLE001
                 errors.append(f"logs: {type(error).__name__}")
         metadata = draft.metadata
-        found = usage.read_usage(attrs)
-        if metadata.keys().isdisjoint(found):  # the usual case: one merge (in the same order)
-            metadata.update(found)
-        else:  # what a convention already put in metadata stays
-            for field, value in found.items():
-                if field not in metadata:
-                    metadata[field] = value
+        for field, value in usage.read_usage(attrs).items():  # what a convention already put there stays
+            metadata.setdefault(field, value)
         if draft.event_type == event_type.MODEL:
             usage.complete_total(metadata)
         if draft.disposition == "absorb" and not attrs.has_prefix("honeyhive"):

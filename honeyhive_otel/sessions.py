@@ -155,7 +155,7 @@ class SessionResolver:
         named = keys.named
         if named:  # (most spans name none, or one)
             attrs.consumed.update(named)  # the first non-blank one names the session, all are mapped
-            values = attrs.raw()
+            values = attrs.raw
             for key in named:  # in priority order
                 value = values[key]
                 if not is_blank(value):

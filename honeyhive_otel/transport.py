@@ -3,6 +3,11 @@
 - `POST /v1/sessions` once per new session id, `POST /v1/events/batch` for events.
 - One pooled `requests.Session`; bodies are packed under a byte budget per request, from one
   buffer (`EncodedEvents`) rather than one heap object per event.
+- The environment is read when the exporter is created (and again in a forked child), as requests
+  reads it for `server_url`: HTTP_PROXY / HTTPS_PROXY / ALL_PROXY / NO_PROXY (either case), and
+  REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE unless `verify` is given. Changing them later has no effect;
+  requests would read them on every request, which costs more CPU than the POST itself. `~/.netrc`
+  is never consulted (the API key is the credential), and no cookies are kept (the API is stateless).
 - 429, 5xx, connection errors and timeouts: exponential backoff with full jitter,
   honouring `Retry-After`, all within the caller's deadline. One attempt waits for its
   answer at most half the time left (at least 2 s), so a lost response leaves time to retry.
@@ -13,7 +18,8 @@
 - Shutdown: `cap_deadline()` lowers the deadline of everything in flight, and a request still
   waiting for an answer at that moment is cut (its socket is shut down), so a hanging server
   cannot hold `shutdown()` beyond its timeout. `stop()` cuts everything at once.
-- After `fork()` the child gets a new `requests.Session` (pooled sockets belong to the parent).
+- After `fork()` the child gets a new `requests.Session` (pooled sockets belong to the parent)
+  and reads the environment again.
 Nothing here raises into the caller: failures come back as undelivered events, marked
 retryable (may succeed later: spool them) or not (rejected by the server).
 """
@@ -21,6 +27,7 @@ retryable (may succeed later: spool them) or not (rejected by the server).
 from __future__ import annotations
 
 import gzip
+import http.cookiejar
 import os
 import random
 import socket
@@ -187,6 +194,7 @@ class HoneyHiveTransport:
         self._timers: list[threading.Timer] = []
         self._connections: weakref.WeakSet[HTTPConnection] = weakref.WeakSet()
         self._http = self._new_session()
+        self._settings = self._environment_settings()
         if hasattr(os, "register_at_fork"):
             after_fork = weakref.WeakMethod(self._after_fork_in_child)
             os.register_at_fork(after_in_child=lambda: (method := after_fork()) is not None and method())
@@ -197,6 +205,9 @@ class HoneyHiveTransport:
             **self.options.extra_headers,
         }
         self._auth = _BearerAuth(api_key)
+        # One prepared request per API path (this module posts to two), copied for each POST:
+        # preparing headers and URL anew for every request would repeat the same work.
+        self._prepared: dict[str, requests.PreparedRequest] = {}
 
     # ----- public ------------------------------------------------------------------
     def create_session(self, body: dict[str, Any], deadline: float) -> bool:
@@ -255,12 +266,32 @@ class HoneyHiveTransport:
     # ----- connections -------------------------------------------------------------
     def _new_session(self) -> requests.Session:
         session = requests.Session()
-        session.verify = self.options.verify
-        session.trust_env = True  # REQUESTS_CA_BUNDLE, proxies
+        # The environment is read once, by _environment_settings; with trust_env requests would read
+        # it (and ~/.netrc) again on every request.
+        session.trust_env = False
+        session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))  # keeps none
         adapter = _tracking_adapter(self._connections)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
+
+    def _environment_settings(self) -> dict[str, Any]:
+        """Proxies and CA bundle for `server_url` from the environment, decided by requests' own
+        `merge_environment_settings`, as `Session.send` arguments. An explicit `verify` (a CA
+        bundle path, or False) wins over REQUESTS_CA_BUNDLE; the default True lets it apply."""
+        reader = requests.Session()
+        reader.trust_env = True
+        verify = None if self.options.verify is True else self.options.verify
+        with reader:
+            return reader.merge_environment_settings(self.server_url, {}, False, verify, None)
+
+    def _prepared_request(self, path: str) -> requests.PreparedRequest:
+        """A copy of the POST to `path` without a body, headers and authorization included."""
+        prepared = self._prepared.get(path)
+        if prepared is None:
+            request = requests.Request("POST", self.server_url + path, headers=self._headers, auth=self._auth)
+            prepared = self._prepared[path] = self._http.prepare_request(request)
+        return prepared.copy()
 
     def _abort_connections(self) -> None:
         """Shut down every socket this transport opened: a blocked read returns at once."""
@@ -288,6 +319,7 @@ class HoneyHiveTransport:
         self._timers = []
         self._connections = weakref.WeakSet()
         self._http = self._new_session()
+        self._settings = self._environment_settings()
 
     # ----- batching ----------------------------------------------------------------
     def _send_chunk(self, chunk: list[int], encoded: EncodedEvents, event_ids: Sequence[str],
@@ -354,18 +386,16 @@ class HoneyHiveTransport:
         remaining = self._capped(deadline) - time.monotonic()
         if remaining <= 0 or self._stop.is_set():
             return _Outcome(error="export timeout reached")
-        headers = self._headers
+        request = self._prepared_request(path)
         if self.options.gzip_min_bytes and len(body) >= self.options.gzip_min_bytes:
             body = gzip.compress(body, compresslevel=5)
-            headers = {**headers, "Content-Encoding": "gzip"}
+            request.headers["Content-Encoding"] = "gzip"
+        request.prepare_body(body, None)
         self.stats.add("requests")
         try:
-            response = self._http.post(
-                self.server_url + path, data=body, headers=headers, auth=self._auth,
-                timeout=(min(self.options.connect_timeout, remaining), _attempt_timeout(remaining)),
-                # An explicit `verify` (CA bundle path, or False) must win over REQUESTS_CA_BUNDLE,
-                # which requests would otherwise prefer; the default True lets that variable apply.
-                verify=None if self.options.verify is True else self.options.verify,
+            response = self._http.send(
+                request, timeout=(min(self.options.connect_timeout, remaining), _attempt_timeout(remaining)),
+                **self._settings,
             )
         except requests.exceptions.SSLError:
             self.healthy = False
@@ -404,7 +434,7 @@ class HoneyHiveTransport:
             self.auth_failed = True
         elif outcome.fatal:
             message = (f"HoneyHive at {self.server_url}: {outcome.error}. Not retrying. For a private CA, set "
-                       "REQUESTS_CA_BUNDLE to its PEM bundle.")
+                       "REQUESTS_CA_BUNDLE to its PEM bundle before the exporter is created.")
             self._log.once("tls", message)
         elif outcome.status is not None and not outcome.retryable:
             detail = ""
@@ -417,10 +447,9 @@ class HoneyHiveTransport:
 
 
 class _BearerAuth(AuthBase):
-    """`Authorization: Bearer <key>` as requests' auth: a header passed in `headers=` would be
-    replaced by credentials from `~/.netrc` for the host (requests consults netrc when no auth is
-    given), so the key must travel as auth. Without a key it adds nothing, and still keeps
-    netrc credentials from being sent."""
+    """`Authorization: Bearer <key>` as requests' auth, so that nothing requests derives on its own
+    (credentials in the URL; `~/.netrc` if trust_env were on) replaces the key. Without a key it
+    adds nothing, and still keeps such credentials from being sent."""
 
     def __init__(self, api_key: str | None) -> None:
         self._header = f"Bearer {api_key}" if api_key else None

@@ -20,7 +20,7 @@ from tests.support.spans import dict_to_span
 
 
 def reference_openlit_applies(attrs: SpanAttributes, span: Any) -> bool:
-    raw = attrs.raw()
+    raw = attrs.raw
     if not raw.keys().isdisjoint(openlit.DETECT_KEYS):
         return True
     if openlit.SDK_NAME in raw and openlit._is_openlit_name(raw[openlit.SDK_NAME]):
@@ -32,7 +32,7 @@ def reference_openlit_applies(attrs: SpanAttributes, span: Any) -> bool:
 
 
 def reference_traceloop_applies(attrs: SpanAttributes, span: Any) -> bool:
-    if not attrs.raw().keys().isdisjoint(traceloop.MARKER_KEYS):
+    if not attrs.raw.keys().isdisjoint(traceloop.MARKER_KEYS):
         return True
     if attrs.has_prefix(traceloop.TRACELOOP_PREFIX) or attrs.has_prefix(traceloop.FUNCTIONS_PREFIX):
         return True

@@ -34,7 +34,7 @@ TRACE_ID = "5b8efff798038103d269b633813fc60c"
 def reference_config(attrs: SpanAttributes, draft: Draft) -> None:
     """`genai._config` reading each candidate key of every span."""
     config = draft.config
-    raw = attrs.raw()
+    raw = attrs.raw
     provider = genai.normalize_provider(attrs.get(*genai.PROVIDER_KEYS, field="config.provider"))
     if provider:
         config.setdefault("provider", provider)

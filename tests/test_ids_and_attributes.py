@@ -72,7 +72,7 @@ def test_non_finite_floats_become_strings_and_nothing_else_changes() -> None:
         "floats": (0.5, math.inf, "x"), "listed": [math.nan, 1.0], "plain": ("a", "b"), "flag": True,
     }
     attrs = SpanAttributes(MappingProxyType(source))
-    assert attrs.raw() == {
+    assert attrs.raw == {
         "nan": "NaN", "inf": "Infinity", "ninf": "-Infinity", "finite": 0.25, "int": 3, "text": "NaN",
         "floats": (0.5, "Infinity", "x"), "listed": ["NaN", 1.0], "plain": ("a", "b"), "flag": True,
     }

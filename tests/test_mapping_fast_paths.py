@@ -32,7 +32,7 @@ TRACE_ID = "6bc1c6e3e5f04a4f9a3c0e1d2b3a4f5e"
 def reference_usage(attrs: SpanAttributes) -> dict[str, Any]:
     """`read_usage` as a walk over the whole table: every field, every source in priority order."""
     found: dict[str, Any] = {}
-    raw = attrs.raw()
+    raw = attrs.raw
     present = raw.keys() & usage.USAGE_KEYS
     attrs.consumed.update(present)
     for field, keys in usage.TOKEN_SOURCES.items():
@@ -191,7 +191,7 @@ def reference_metadata_values(attrs: SpanAttributes) -> dict[str, Any]:
     keys = attrs.keys_with_prefix("metadata.")
     attrs.consumed.update(keys)
     for key in keys:
-        raw = attrs.raw()[key]
+        raw = attrs.raw[key]
         if isinstance(raw, str):
             if raw in litellm.EMPTY_REPRS or raw.strip() in litellm.EMPTY_REPRS:
                 continue

@@ -57,13 +57,13 @@ def reference_model(attrs: SpanAttributes, span: Any, draft: Draft, present: fro
             suffix = key[len(traceloop.REQUEST_PREFIX):]
             if suffix in ("type", "model") or suffix.startswith("functions."):
                 continue
-            value = attrs.raw()[key]
+            value = attrs.raw[key]
             if is_blank(value) or value in ((), []):
                 continue
             draft.config.setdefault(suffix.replace(".", "_"), to_jsonable(parse_json(value)))
     if draft.event_type != MODEL:
         return
-    raw = attrs.raw()
+    raw = attrs.raw
     request_type = raw.get("llm.request.type") or raw.get("gen_ai.operation.name")
     if request_type and str(request_type).strip().lower() in traceloop.EMBEDDING_TYPES:
         traceloop.to_embedding_input(draft)

@@ -26,7 +26,7 @@ TRACE_ID = "5b8efff798038103d269b633813fc60c"
 def reference_read_usage(attrs: SpanAttributes) -> dict[str, Any]:
     """`read_usage` as one loop over every source of the table, in table order."""
     found: dict[str, Any] = {}
-    raw = attrs.raw()
+    raw = attrs.raw
     for field, keys in (*usage.TOKEN_SOURCES.items(), ("cost", usage.COST_SOURCES)):
         for key in keys:
             if key not in raw:

@@ -33,7 +33,7 @@ _PLAIN_KINDS = frozenset((str, int, bool))
 class SpanAttributes:
     """Attribute access with consumption tracking; every getter marks what it read."""
 
-    __slots__ = ("_attrs", "consumed", "sources", "debug", "names", "_events", "_scope", "litellm_request")
+    __slots__ = ("raw", "consumed", "sources", "debug", "names", "_events", "_scope", "litellm_request")
 
     def __init__(self, attributes: Any, debug: bool = False) -> None:
         try:
@@ -45,7 +45,9 @@ class SpanAttributes:
             attrs = _finite(attrs)
         except Exception:  # noqa: BLE001 - a sequence value that breaks on iteration: kept as is
             pass
-        self._attrs = attrs
+        # All attributes, consumed or not; read-only. (An attribute, not a method: the conventions
+        # read it about ten times per span.)
+        self.raw: dict[str, Any] = attrs
         self.consumed: set[str] = set()
         self.sources: dict[str, str] = {}
         self.debug = debug  # record provenance (`note`); read-only
@@ -57,10 +59,6 @@ class SpanAttributes:
         self.litellm_request: bool | None = None
 
     # ----- plain access -------------------------------------------------------------
-    def raw(self) -> dict[str, Any]:
-        """All attributes, consumed or not (read-only use)."""
-        return self._attrs
-
     def events(self, span: Any) -> tuple[Any, ...]:
         """The events of `span` (the span these attributes are of), read once: an SDK span copies
         its event list, under a lock, on every read of `span.events`."""
@@ -68,6 +66,11 @@ class SpanAttributes:
         if events is None:
             events = self._events = tuple(getattr(span, "events", None) or ())
         return events
+
+    @property
+    def events_read(self) -> bool:
+        """Whether `events` was asked (what was decided so far may depend on the span's events)."""
+        return self._events is not None
 
     def scope_name(self, span: Any) -> str:
         """The instrumentation scope name of `span` ("" when none), read once: every convention's
@@ -82,11 +85,11 @@ class SpanAttributes:
         return scope
 
     def has(self, key: str) -> bool:
-        return key in self._attrs
+        return key in self.raw
 
     def peek(self, key: str) -> Any:
         """Read without consuming: for decisions that do not map the value anywhere."""
-        return self._attrs.get(key)
+        return self.raw.get(key)
 
     def present(self, keys: frozenset[str]) -> frozenset[str]:
         """Which of `keys` the span has: one cached answer per set of attribute names decides whether
@@ -102,7 +105,7 @@ class SpanAttributes:
 
     def get(self, *keys: str, field: str | None = None) -> Any:
         """The first present, non-blank value among `keys`; all present keys are consumed."""
-        attrs = self._attrs
+        attrs = self.raw
         found: Any = None
         found_key: str | None = None
         for key in keys:
@@ -117,7 +120,7 @@ class SpanAttributes:
     def consume(self, *keys: str) -> None:
         """Mark keys as consumed without reading them (placeholders, duplicates)."""
         for key in keys:
-            if key in self._attrs:
+            if key in self.raw:
                 self.consumed.add(key)
 
     def note(self, field: str, source: str) -> None:
@@ -144,7 +147,7 @@ class SpanAttributes:
         keys = self.keys_with_prefix(prefix)
         if consume:
             self.consumed.update(keys)
-        attributes, start = self._attrs, len(prefix)
+        attributes, start = self.raw, len(prefix)
         return {key[start:]: attributes[key] for key in keys}
 
     def indexed(self, prefix: str) -> list[dict[str, Any]]:
@@ -156,7 +159,7 @@ class SpanAttributes:
         """
         keys, slots = self.names.indexed(prefix)
         self.consumed.update(keys)
-        attributes = self._attrs
+        attributes = self.raw
         return [{rest: attributes[key] for rest, key in slot} for slot in slots]
 
     def unconsumed(self) -> Iterator[tuple[str, Any]]:
@@ -164,7 +167,7 @@ class SpanAttributes:
 
     def unconsumed_dict(self) -> dict[str, Any]:
         """The attributes no mapping consumed, in their original order."""
-        attributes, unconsumed = self._attrs, {}
+        attributes, unconsumed = self.raw, {}
         for key in self.names.left(self.consumed):  # (a loop: a comprehension is a function call per span)
             unconsumed[key] = attributes[key]
         return unconsumed
@@ -282,7 +285,7 @@ def key_names(attributes: dict[str, Any]) -> KeyNames:
         found = _KEY_NAMES.get(names)
         if found is None:
             found = KeyNames(names)
-            if _worth_keeping(names):
+            if worth_keeping(names):
                 if len(_KEY_NAMES) >= MAX_KEY_NAMES:
                     _KEY_NAMES.clear()  # many distinct tuples (not a few instrumentations'): start over
                 _KEY_NAMES[names] = found
@@ -293,7 +296,7 @@ def key_names(attributes: dict[str, Any]) -> KeyNames:
     return found
 
 
-def _worth_keeping(names: tuple[Any, ...]) -> bool:
+def worth_keeping(names: tuple[Any, ...]) -> bool:
     """Whether a tuple of names is small enough to keep (checked once per new tuple, not per span)."""
     if len(names) > MAX_NAMES_KEPT:
         return False

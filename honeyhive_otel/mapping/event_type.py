@@ -55,7 +55,7 @@ def explicit_type(attrs: SpanAttributes) -> str | None:
 def decide(attrs: SpanAttributes, is_litellm_request: bool = False) -> str:
     """Apply SPEC §5's ordered rules; the kind attributes are consumed (they became the type)."""
     attrs.consumed.update(attrs.present(_KIND_ATTRIBUTE_SET))
-    raw = attrs.raw()  # (plain lookups: most spans are decided by their first one or two rules)
+    raw = attrs.raw  # (plain lookups: most spans are decided by their first one or two rules)
     if "honeyhive.event_type" in raw or "honeyhive_event_type" in raw:
         explicit = explicit_type(attrs)
         if explicit:

@@ -121,7 +121,7 @@ EMBEDDING_OPERATIONS = frozenset({"embeddings", "embedding", "aembedding"})
 
 
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
-    raw = attrs.raw()
+    raw = attrs.raw
     plan: _KeyPlan = attrs.derived(_make_plan)  # worked out once per tuple of attribute names
     # Read by the content and response sections; often a JSON array string: parsed once.
     finish = raw.get(FINISH_REASONS)
@@ -213,7 +213,7 @@ def _config(attrs: SpanAttributes, draft: Draft, plan: _KeyPlan) -> None:
     if not plan.config_keys:
         return
     config = draft.config
-    raw = attrs.raw()
+    raw = attrs.raw
     attrs.consumed.update(plan.config_keys)
     for key in plan.provider:  # the first one set
         provider = normalize_provider(raw[key])
@@ -321,7 +321,7 @@ def _parsed(attrs: SpanAttributes, key: str, normalise: Any, field: str | None, 
     """Normalise one content attribute the span has (`normalise(value, *args)`, provenance `field`); it is
     consumed only when it could be read, so an unparseable value stays visible in metadata.attributes
     instead of vanishing."""
-    value = attrs.raw()[key]
+    value = attrs.raw[key]
     if is_blank(value):
         attrs.consumed.add(key)
         return None
@@ -506,7 +506,7 @@ def _response(attrs: SpanAttributes, draft: Draft, finish_reasons: list[Any] | N
               present: frozenset[str]) -> None:
     """`finish_reasons`: `as_list` of gen_ai.response.finish_reasons, already parsed by `apply`;
     `present`: the span's response attributes (of _RESPONSE_KEYS)."""
-    raw = attrs.raw()
+    raw = attrs.raw
     # Every response attribute the span has is consumed, read or blank: one update, then plain reads
     # (provenance noted as `SpanAttributes.get` notes it).
     attrs.consumed.update(present)

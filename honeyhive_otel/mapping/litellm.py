@@ -104,7 +104,7 @@ def is_request_span(attrs: SpanAttributes, span: Any) -> bool:
     (decided once per span, remembered on its attributes view)."""
     decided = attrs.litellm_request
     if decided is None:
-        raw = attrs.raw()
+        raw = attrs.raw
         decided = attrs.litellm_request = "litellm.call_id" in raw and (
             attrs.scope_name(span) == SCOPE or "hidden_params" in raw or "llm.request.type" in raw)
     return decided
@@ -142,7 +142,7 @@ def _is_raw_request_span(attrs: SpanAttributes, span: Any) -> bool:
             or _is_proxy_request_span(attrs, span):
         return False
     named = str(getattr(span, "name", "")) == "raw_gen_ai_request"
-    keys = attrs.raw()
+    keys = attrs.raw
     if not keys:
         return named
     # Every key is `llm.<provider>.<field>` (the provider's request/response body) or the team stamp on it.
@@ -309,7 +309,7 @@ def _metadata_values(attrs: SpanAttributes) -> dict[str, Any]:
     if not keys:
         return values
     attrs.consumed.update(keys)
-    attributes = attrs.raw()
+    attributes = attrs.raw
     for key in [key for key in keys if attributes[key] != ""]:  # (most of them are '')
         raw = attributes[key]
         if isinstance(raw, str):
@@ -460,7 +460,7 @@ def _usage_details(values: Mapping[str, Any], draft: Draft) -> None:
 def _cost(attrs: SpanAttributes, hidden: dict[str, Any], draft: Draft, present: set[str]) -> None:
     """`gen_ai.cost.total_cost`/`litellm.cost.total` (read by usage.py) else `hidden_params.response_cost`."""
     details: dict[str, Any] = {}
-    attributes = attrs.raw()
+    attributes = attrs.raw
     consumed = attrs.consumed
     for prefix in COST_PREFIXES:
         keys = attrs.keys_with_prefix(prefix)

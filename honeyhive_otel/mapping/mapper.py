@@ -20,7 +20,7 @@ from ..event import Event
 from ..ids import event_id_for, event_id_from_hex, parent_event_id_for
 from ..sessions import SessionResolver
 from . import event_type, genai, litellm, openinference, openlit, traceloop, usage
-from .attributes import SpanAttributes
+from .attributes import SpanAttributes, worth_keeping
 from .draft import Draft
 from .limits import bound_event
 from .shape import shape
@@ -34,6 +34,8 @@ APPLY_ORDER = (genai, openinference, openlit, traceloop, litellm)
 NAMING_ORDER = (litellm, openinference, openlit, traceloop, genai)
 
 MAX_EXTRA_EVENTS = 32
+# `_applicable`: answers kept (cleared when full).
+MAX_APPLICABLE_KEPT = 64
 MAX_STACKTRACE_CHARS = 8_000
 
 SOURCE_KEYS = ("honeyhive.source", "honeyhive_source")
@@ -73,6 +75,8 @@ class SpanMapper:
         # (resource, its environment attributes, its first environment, its service name): the
         # spans of a provider share one resource, read once.
         self._resource_info: tuple[Any, dict[str, Any], str | None, str | None] = (object(), {}, None, None)
+        # (attribute names, scope name, id of the resource) -> (the resource, `_applicable`'s answer).
+        self._applicable_by_key: dict[tuple[Any, str, int], tuple[Any, tuple[tuple[Any, ...], str]]] = {}
 
     def map(self, span: Any, bound: bool = True) -> Event:
         """The event of `span`; `bound=False` skips the bounding walk (the exporter bounds an event
@@ -90,14 +94,8 @@ class SpanMapper:
         is_litellm_request = litellm.is_request_span(attrs, span)
         draft = Draft(event_type.decide(attrs, is_litellm_request), str(span.name or "span"))
         errors: list[str] = []
-        applicable = []
-        for module in APPLY_ORDER:
-            try:
-                if module.applies(attrs, span):
-                    applicable.append(module)
-            except Exception:  # noqa: BLE001 - a convention that cannot tell does not apply
-                continue
-        convention = _CONVENTION_NAMES[tuple(applicable)]
+        resource = getattr(span, "resource", None)
+        applicable, convention = self._applicable(attrs, span, resource)
         draft.convention = convention
         for module in applicable:
             try:
@@ -125,7 +123,7 @@ class SpanMapper:
             return self._absorbed(attrs, span, draft, trace_id, span_id)
         inputs, outputs = shape(draft)
         start_ms, end_ms, duration = _times(span)
-        resource_info = self._resource_of(getattr(span, "resource", None))
+        resource_info = self._resource_of(resource)
         source = self._source(attrs, resource_info)
         session = self.sessions.resolve(attrs, draft, trace_id, source, start_ms)
         parent = span.parent
@@ -198,6 +196,38 @@ class SpanMapper:
         if self.options.debug and attrs.sources:
             otel["sources"] = dict(attrs.sources)
         return event
+
+    def _applicable(self, attrs: SpanAttributes, span: Any, resource: Any) -> tuple[tuple[Any, ...], str]:
+        """(the conventions that apply to `span`, in APPLY_ORDER; the one that names the event).
+
+        A convention's `applies` reads the span's attribute names, its scope name and its resource;
+        besides, maybe its events (`attrs.events`) and the values of the attributes it lists in
+        `APPLIES_VALUE_KEYS`. An answer that read neither is kept for the next spans with the same
+        names, scope name and resource: the spans of one instrumentation ask the same question."""
+        scope_name = attrs.scope_name(span)
+        # (The resource's id, not the resource: an SDK resource's hash encodes its attributes as
+        # JSON. The kept answer holds the resource, so its id is not reused while kept.)
+        key = (attrs.names, scope_name, id(resource)) if type(scope_name) is str else None
+        kept = self._applicable_by_key.get(key)
+        if kept is not None:
+            return kept[1]
+        applicable = []
+        decided = True
+        for module in APPLY_ORDER:
+            try:
+                if module.applies(attrs, span):
+                    applicable.append(module)
+            except Exception:  # noqa: BLE001 - a convention that cannot tell does not apply
+                decided = False
+        found = tuple(applicable)
+        answer = (found, _CONVENTION_NAMES[found])
+        if key is not None and decided and not attrs.events_read and not attrs.present(_APPLIES_VALUE_KEYS) \
+                and worth_keeping(attrs.names.keys):
+            kept_answers = self._applicable_by_key
+            if len(kept_answers) >= MAX_APPLICABLE_KEPT:
+                kept_answers.clear()  # many distinct keys (not a few instrumentations'): start over
+            kept_answers[key] = (resource, answer)
+        return answer
 
     def _absorbed(self, attrs: SpanAttributes, span: Any, draft: Draft, trace_id: int, span_id: int) -> Event:
         """The event of a span that only adds detail to its parent's (LiteLLM's raw request span).
@@ -302,6 +332,8 @@ def _naming_convention(applicable: tuple[Any, ...]) -> str:
 # (the order `_map` finds them in): 32 of them, worked out once.
 _CONVENTION_NAMES = {applicable: _naming_convention(applicable) for size in range(len(APPLY_ORDER) + 1)
                      for applicable in itertools.combinations(APPLY_ORDER, size)}
+# The attributes whose values (not only their presence) some convention's `applies` reads.
+_APPLIES_VALUE_KEYS = frozenset().union(*(getattr(module, "APPLIES_VALUE_KEYS", ()) for module in APPLY_ORDER))
 
 
 def _times(span: Any) -> tuple[float, float, float]:

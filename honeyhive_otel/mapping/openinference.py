@@ -389,7 +389,7 @@ def _prompt_template(attrs: SpanAttributes, draft: Draft) -> None:
 # ----- cost and token details ------------------------------------------------------------
 def _cost_and_token_details(attrs: SpanAttributes, draft: Draft) -> None:
     details: dict[str, Any] = {}
-    attributes = attrs.raw()
+    attributes = attrs.raw
     for key in attrs.keys_with_prefix(COST_PREFIX):
         suffix = key[len(COST_PREFIX):]
         if suffix == "total":
@@ -445,7 +445,7 @@ def _embeddings(attrs: SpanAttributes, draft: Draft, state: _State) -> None:
         if isinstance(vector, (list, tuple)):
             vectors += 1
             dimension = dimension if dimension is not None else len(vector)
-    attributes = attrs.raw()
+    attributes = attrs.raw
     if "embedding.vector" in "\n".join(attributes):  # one search of all the keys (most spans have none)
         for key in attributes:
             if key.endswith(_VECTOR_SUFFIXES) and _VECTOR_KEY.search(key):

@@ -77,6 +77,8 @@ RESPONSE_TOOL_CALLS, TOOL_NAMES = "gen_ai.response.tool_calls", "gen_ai.tool.nam
 READ_KEYS = CONTEXT_KEYS | USAGE_KEYS | {RESPONSE_TOOL_CALLS, TOOL_NAMES}
 # The attributes whose presence (or value) alone makes a span OpenLIT's.
 _APPLIES_KEYS = DETECT_KEYS | {SDK_NAME}
+# The attributes whose value `applies` reads (see `mapper.SpanMapper._applicable`).
+APPLIES_VALUE_KEYS = frozenset((SDK_NAME,))
 _DECODER = json.JSONDecoder()  # stateless: one for every call of _json_sequence
 
 
@@ -158,7 +160,7 @@ def _usage_and_latency(attrs: SpanAttributes, draft: Draft, present: set[str]) -
     if TOTAL_USAGE in present:
         total = as_int(attrs.get(TOTAL_USAGE))
         # (a dict view's isdisjoint walks the smaller side: the table, not every span key)
-        if total is not None and total >= 0 and attrs.raw().keys().isdisjoint(TOKEN_KEYS):
+        if total is not None and total >= 0 and attrs.raw.keys().isdisjoint(TOKEN_KEYS):
             draft.metadata.setdefault("total_tokens", total)
     for key, field in EXTRA_USAGE.items():
         if key in present:

@@ -242,7 +242,7 @@ def _model(attrs: SpanAttributes, span: Any, draft: Draft, plan: _KeyPlan) -> No
             _request_parameters(attrs, draft, plan.request_params)
     if draft.event_type != MODEL:
         return
-    raw = attrs.raw()
+    raw = attrs.raw
     request_type = raw.get("llm.request.type") or raw.get("gen_ai.operation.name")
     if request_type and str(request_type).strip().lower() in EMBEDDING_TYPES:
         to_embedding_input(draft)
@@ -252,7 +252,7 @@ def _model(attrs: SpanAttributes, span: Any, draft: Draft, plan: _KeyPlan) -> No
 
 def _request_parameters(attrs: SpanAttributes, draft: Draft, params: tuple[tuple[str, str], ...]) -> None:
     """Legacy `llm.request.*` parameters GenAI left: `params` as `_KeyPlan.request_params`."""
-    attributes = attrs.raw()
+    attributes = attrs.raw
     for key, name in params:
         value = attributes[key]
         if is_blank(value) or value in ((), []):

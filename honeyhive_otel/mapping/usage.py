@@ -81,7 +81,7 @@ def read_usage(attrs: SpanAttributes) -> dict[str, Any]:
         return usage
     tokens, costs = sources
     consumed = attrs.consumed
-    raw = attrs.raw()
+    raw = attrs.raw
     debug = attrs.debug
     for key, field in tokens:
         consumed.add(key)

@@ -186,12 +186,17 @@ def test_failed_request_with_zero_cost_has_no_cost(devserver: DevServer) -> None
 
 
 def reference_metadata_values(attrs: SpanAttributes) -> dict[str, Any]:
-    """LiteLLM's `metadata.*` values, every string through `parse_repr`."""
+    """LiteLLM's `metadata.*` values, every string through `parse_repr` (but the unexported ones:
+    kept as they are, for `_usage_details` to parse)."""
     values: dict[str, Any] = {}
     keys = attrs.keys_with_prefix("metadata.")
     attrs.consumed.update(keys)
     for key in keys:
         raw = attrs.raw[key]
+        if key[len("metadata."):] in litellm.UNEXPORTED_FIELDS:
+            if raw != "":
+                values[key[len("metadata."):]] = raw
+            continue
         if isinstance(raw, str):
             if raw in litellm.EMPTY_REPRS or raw.strip() in litellm.EMPTY_REPRS:
                 continue

@@ -40,10 +40,14 @@ class _TTLMap:
         self.ttl_s = ttl_s
         self._items: OrderedDict[Any, tuple[float, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
+        # Whether any entry was ever written (set under the lock, never reset): until then `get`
+        # answers without the lock (LiteLLM's plain `otel` callback never records a call).
+        self._written = False
 
     def update(self, key: Any, change: Callable[[dict[str, Any]], T]) -> T:
         now = time.monotonic()
         with self._lock:
+            self._written = True
             self._expire(now)
             entry = self._items.pop(key, (now, {}))[1]
             result = change(entry)
@@ -53,6 +57,8 @@ class _TTLMap:
             return result
 
     def get(self, key: Any) -> dict[str, Any] | None:
+        if not self._written:
+            return None
         with self._lock:
             item = self._items.get(key)
             if item is None:

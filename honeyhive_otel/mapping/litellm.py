@@ -69,7 +69,7 @@ LITELLM_FIELDS = ("spend_logs_metadata", "routing_decision", "applied_guardrails
 # metadata.<key> read and dropped: steering input, duplicates or noise.
 DROPPED_FIELDS = frozenset({"requester_metadata", "requester_custom_headers", "usage_object", "used_client_oauth_token"})
 # metadata.<key> that never reach the event (usage_object is read for its token counts only):
-# parsed but not redacted.
+# neither parsed nor redacted by `_metadata_values`.
 UNEXPORTED_FIELDS = frozenset({"usage_object", "used_client_oauth_token"})
 # metadata.<key> mapped by name; the rest is the caller's metadata.
 KNOWN_FIELDS = frozenset({*PROXY_FIELDS, *LITELLM_FIELDS, *DROPPED_FIELDS})
@@ -251,7 +251,7 @@ def _request(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
     if "litellm.team.metadata" in present:
         _team_metadata(attrs, section)
     if "usage_object" in values:
-        _usage_details(values, draft)
+        _usage_details(values["usage_object"], draft)
     _cost(attrs, hidden, draft, present)
     _provider(attrs, stored, draft)
     _tools(attrs, draft)
@@ -265,7 +265,7 @@ def _request(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
         _routing_attributes(attrs, section)
 
 
-def _read(attrs: SpanAttributes, present: set[str], key: str) -> Any:
+def _read(attrs: SpanAttributes, present: frozenset[str], key: str) -> Any:
     """`attrs.get(key)` when `key` is among the keys `present` on the span, else None (no lookup)."""
     return attrs.get(key) if key in present else None
 
@@ -298,12 +298,17 @@ def _call_type(attrs: SpanAttributes, present: set[str]) -> str | None:
 
 
 def _json_object(value: Any) -> dict[str, Any]:
+    """The object of a JSON text (or a mapping), else {}; read-only (its readers look up keys)."""
     parsed = parse_json(value) if isinstance(value, str) else value
+    if type(parsed) is dict:
+        return parsed  # (decoded here, or a plain dict: no copy, no ABC check)
     return dict(parsed) if isinstance(parsed, Mapping) else {}
 
 
 def _metadata_values(attrs: SpanAttributes) -> dict[str, Any]:
-    """Every `metadata.*` attribute, consumed, parsed from repr, blanks dropped, secrets removed."""
+    """Every `metadata.*` attribute, consumed, blanks dropped; parsed from repr and secrets removed,
+    but for UNEXPORTED_FIELDS: those are kept as they are (only `_usage_details` reads one, and
+    parses it itself when it may hold what it looks for)."""
     values: dict[str, Any] = {}
     keys = attrs.keys_with_prefix(METADATA_PREFIX)
     if not keys:
@@ -312,6 +317,10 @@ def _metadata_values(attrs: SpanAttributes) -> dict[str, Any]:
     attributes = attrs.raw
     for key in [key for key in keys if attributes[key] != ""]:  # (most of them are '')
         raw = attributes[key]
+        name = key[len(METADATA_PREFIX):]
+        if name in UNEXPORTED_FIELDS:
+            values[name] = raw
+            continue
         if isinstance(raw, str):
             stripped = raw.strip()
             if stripped in EMPTY_REPRS:
@@ -323,8 +332,7 @@ def _metadata_values(attrs: SpanAttributes) -> dict[str, Any]:
             value = raw
         if is_blank(value) or value in ({}, []):
             continue
-        name = key[len(METADATA_PREFIX):]
-        values[name] = value if name in UNEXPORTED_FIELDS else redact(value)
+        values[name] = redact(value)
     return values
 
 
@@ -356,6 +364,8 @@ def _proxy_fields(values: Mapping[str, Any], proxy: dict[str, Any]) -> dict[str,
 
 
 def _litellm_fields(values: Mapping[str, Any], section: dict[str, Any]) -> None:
+    if values.keys() <= DROPPED_FIELDS:
+        return  # (a plain SDK call: its only value is the usage object)
     for key in LITELLM_FIELDS:
         if key in values:
             section.setdefault(key, values[key])
@@ -393,24 +403,26 @@ def _router_context(attrs: SpanAttributes, hidden: dict[str, Any], stored: dict[
                     section: dict[str, Any], draft: Draft, present: set[str]) -> None:
     """Model group, deployment, retries and fallbacks: span first, then the callback's record."""
     headers = hidden.get("additional_headers")
-    if not isinstance(headers, Mapping):
-        headers = {}
+    if not headers or not isinstance(headers, Mapping):
+        headers = None  # (usually `{}`: an SDK call, no router headers)
     fields = (
-        ("model_group", _read(attrs, present, "litellm.model_group") or headers.get("x-litellm-model-group")),
+        ("model_group", _read(attrs, present, "litellm.model_group")
+         or (headers.get("x-litellm-model-group") if headers else None)),
         ("deployment_id", hidden.get("model_id")),
         ("api_base", _safe_url(hidden.get("api_base"))),
         ("provider_model", _read(attrs, present, "litellm.provider.model") or hidden.get("litellm_model_name")),
-        ("attempted_retries", as_int(headers.get("x-litellm-attempted-retries"))),
-        ("attempted_fallbacks", as_int(headers.get("x-litellm-attempted-fallbacks"))),
-        ("cache_hit", as_bool(_read(attrs, present, "litellm.cache_hit"))),
+        ("attempted_retries", as_int(headers.get("x-litellm-attempted-retries")) if headers else None),
+        ("attempted_fallbacks", as_int(headers.get("x-litellm-attempted-fallbacks")) if headers else None),
+        ("cache_hit", as_bool(attrs.get("litellm.cache_hit")) if "litellm.cache_hit" in present else None),
     )
     for name, value in fields:
         if value is None or is_blank(value):
             if not stored:
                 continue  # no callback record to fall back on (plain `callbacks=["otel"]`, replays)
             value = stored.get(name)
-        if not is_blank(value):
-            section[name] = value
+            if is_blank(value):
+                continue
+        section[name] = value
     if stored:
         for name in STORED_ROUTER_FIELDS:
             value = stored.get(name)
@@ -437,9 +449,15 @@ def _routing_attributes(attrs: SpanAttributes, section: dict[str, Any]) -> None:
         section.setdefault("routing", routing)
 
 
-def _usage_details(values: Mapping[str, Any], draft: Draft) -> None:
-    """Cached and reasoning tokens live only in `metadata.usage_object` (default schema)."""
-    usage = values.get("usage_object")
+def _usage_details(usage: Any, draft: Draft) -> None:
+    """Cached and reasoning tokens live only in `metadata.usage_object` (default schema), in the
+    mappings under its `*_tokens_details`. `usage`: the attribute's value, unparsed."""
+    if isinstance(usage, str):
+        # A repr (or JSON) text spells each mapping with a `{` of its own, unless it hides one
+        # behind an escape (double-encoded JSON): with one `{`, it holds no details to read.
+        if usage.count("{") < 2 and "\\" not in usage:
+            return  # (e.g. `'prompt_tokens_details': None`, as mocked responses write it)
+        usage = parse_repr(usage)
     if not isinstance(usage, Mapping):
         return
     prompt_details = usage.get("prompt_tokens_details")
@@ -457,31 +475,36 @@ def _usage_details(values: Mapping[str, Any], draft: Draft) -> None:
             draft.metadata.setdefault("reasoning_tokens", reasoning)
 
 
-def _cost(attrs: SpanAttributes, hidden: dict[str, Any], draft: Draft, present: set[str]) -> None:
-    """`gen_ai.cost.total_cost`/`litellm.cost.total` (read by usage.py) else `hidden_params.response_cost`."""
-    details: dict[str, Any] = {}
-    attributes = attrs.raw
-    consumed = attrs.consumed
+def _cost_plan(names: tuple[Any, ...]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """(the cost breakdown's keys among `names`; (key, its name in `cost_details`) of each): read by
+    `_cost` in this order (`gen_ai.cost.*`, then `litellm.cost.*`, each sorted), once per tuple of names."""
+    plan = []
     for prefix in COST_PREFIXES:
-        keys = attrs.keys_with_prefix(prefix)
-        if not keys:
-            continue
-        start = len(prefix)
-        spelled_v2 = prefix == "litellm.cost."
-        for key in keys:
-            name = key[start:]
+        for key in sorted(name for name in names if type(name) is str and name.startswith(prefix)):
+            name = key[len(prefix):]
             if name in TOTAL_COST_NAMES:
                 continue
+            if prefix == "litellm.cost." and not name.endswith("cost") and not name.startswith(_RATE_PREFIXES):
+                name = f"{name}_cost"  # v2 spells `litellm.cost.input` what v1 calls `input_cost`
+            plan.append((key, name))
+    return tuple(key for key, _ in plan), tuple(plan)
+
+
+def _cost(attrs: SpanAttributes, hidden: dict[str, Any], draft: Draft, present: set[str]) -> None:
+    """`gen_ai.cost.total_cost`/`litellm.cost.total` (read by usage.py) else `hidden_params.response_cost`."""
+    keys, plan = attrs.derived(_cost_plan)
+    if keys:
+        attrs.consumed.update(keys)
+        attributes = attrs.raw
+        details: dict[str, Any] = {}
+        for key, name in plan:
             value = attributes[key]
             if type(value) is not float:  # (span floats are finite: the attribute view replaced NaN/inf)
                 value = as_float(value)
-            consumed.add(key)
             if value is not None:
-                if spelled_v2 and not name.endswith("cost") and not name.startswith(_RATE_PREFIXES):
-                    name = f"{name}_cost"  # v2 spells `litellm.cost.input` what v1 calls `input_cost`
                 details[name] = value
-    if details:
-        draft.metadata.setdefault("cost_details", details)
+        if details:
+            draft.metadata.setdefault("cost_details", details)
     if "gen_ai.cost.total_cost" in present or "litellm.cost.total" in present or "cost" in draft.metadata:
         return
     cost = as_float(hidden.get("response_cost"))
@@ -516,6 +539,8 @@ def _tools(attrs: SpanAttributes, draft: Draft) -> None:
 
 def _tool_calls(attrs: SpanAttributes, stored: dict[str, Any], draft: Draft) -> None:
     """`gen_ai.completion.N.function_call.*` (N = tool-call index) when the output lacks tool calls."""
+    if not attrs.has_prefix("gen_ai.completion."):
+        return  # (the usual request span: its output is in gen_ai.output.messages)
     slots = attrs.indexed("gen_ai.completion.")
     ids = stored.get("tool_call_ids") if isinstance(stored.get("tool_call_ids"), list) else []
     calls = []

@@ -75,8 +75,8 @@ class SpanMapper:
         # (resource, its environment attributes, its first environment, its service name): the
         # spans of a provider share one resource, read once.
         self._resource_info: tuple[Any, dict[str, Any], str | None, str | None] = (object(), {}, None, None)
-        # (attribute names, scope name, id of the resource) -> (the resource, `_applicable`'s answer).
-        self._applicable_by_key: dict[tuple[Any, str, int], tuple[Any, tuple[tuple[Any, ...], str]]] = {}
+        # (attribute names, scope name, id of the resource[, _NO_EVENTS]) -> (the resource, `_applicable`'s answer).
+        self._applicable_by_key: dict[tuple[Any, ...], tuple[Any, tuple[tuple[Any, ...], str]]] = {}
 
     def map(self, span: Any, bound: bool = True) -> Event:
         """The event of `span`; `bound=False` skips the bounding walk (the exporter bounds an event
@@ -202,15 +202,22 @@ class SpanMapper:
 
         A convention's `applies` reads the span's attribute names, its scope name and its resource;
         besides, maybe its events (`attrs.events`) and the values of the attributes it lists in
-        `APPLIES_VALUE_KEYS`. An answer that read neither is kept for the next spans with the same
-        names, scope name and resource: the spans of one instrumentation ask the same question."""
+        `APPLIES_VALUE_KEYS`. An answer that read no such value is kept for the next spans with the
+        same names, scope name and resource: the spans of one instrumentation ask the same question.
+        An answer that read the span's events is kept only when there were none, for spans that
+        have none either (LiteLLM's raw request span: no `gen_ai.*` names, so GenAI looks at events)."""
         scope_name = attrs.scope_name(span)
         # (The resource's id, not the resource: an SDK resource's hash encodes its attributes as
         # JSON. The kept answer holds the resource, so its id is not reused while kept.)
         key = (attrs.names, scope_name, id(resource)) if type(scope_name) is str else None
-        kept = self._applicable_by_key.get(key)
+        kept_answers = self._applicable_by_key
+        kept = kept_answers.get(key)
         if kept is not None:
             return kept[1]
+        if key is not None:
+            kept = kept_answers.get((*key, _NO_EVENTS))
+            if kept is not None and not attrs.events(span):  # (read here only for names that need them)
+                return kept[1]
         applicable = []
         decided = True
         for module in APPLY_ORDER:
@@ -221,9 +228,11 @@ class SpanMapper:
                 decided = False
         found = tuple(applicable)
         answer = (found, _CONVENTION_NAMES[found])
-        if key is not None and decided and not attrs.events_read and not attrs.present(_APPLIES_VALUE_KEYS) \
-                and worth_keeping(attrs.names.keys):
-            kept_answers = self._applicable_by_key
+        if key is not None and decided and not attrs.present(_APPLIES_VALUE_KEYS) and worth_keeping(attrs.names.keys):
+            if attrs.events_read:
+                if attrs.events(span):
+                    return answer  # (it may depend on the events' names)
+                key = (*key, _NO_EVENTS)
             if len(kept_answers) >= MAX_APPLICABLE_KEPT:
                 kept_answers.clear()  # many distinct keys (not a few instrumentations'): start over
             kept_answers[key] = (resource, answer)
@@ -332,6 +341,8 @@ def _naming_convention(applicable: tuple[Any, ...]) -> str:
 # (the order `_map` finds them in): 32 of them, worked out once.
 _CONVENTION_NAMES = {applicable: _naming_convention(applicable) for size in range(len(APPLY_ORDER) + 1)
                      for applicable in itertools.combinations(APPLY_ORDER, size)}
+# `_applicable`'s key of an answer that read the span's events, and found none.
+_NO_EVENTS = "no events"
 # The attributes whose values (not only their presence) some convention's `applies` reads.
 _APPLIES_VALUE_KEYS = frozenset().union(*(getattr(module, "APPLIES_VALUE_KEYS", ()) for module in APPLY_ORDER))
 

@@ -31,17 +31,7 @@ TRACE_ID = "5b8efff798038103d269b633813fc60c"
 # ----- references: the json path the fast one replaces ------------------------------------------
 def reference_messages(text: str) -> list[dict[str, Any]] | None:
     """`normalize_messages(text)` through `parse_structured` (json, its depth guard, then repr)."""
-    value = values.parse_structured(text)
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        value = value.get("messages", [value])
-    if not isinstance(value, list):
-        return None
-    history: list[dict[str, Any]] = []
-    for message in value:
-        msg._add_message(message, history)
-    return history
+    return msg.history_from_parsed(values.parse_structured(text))
 
 
 def reference_decode(text: str) -> Any:

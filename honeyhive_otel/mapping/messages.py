@@ -301,7 +301,12 @@ def normalize_messages(value: Any) -> list[dict[str, Any]] | None:
         history = _from_json(value, False)
         if history is not None:
             return history
-    value = _structured(value)
+    return history_from_parsed(_structured(value))
+
+
+def history_from_parsed(value: Any) -> list[dict[str, Any]] | None:
+    """The general path of `normalize_messages`, after parsing: a list of messages, an object with
+    `messages`, or one message -> chat history (None for anything else)."""
     if value is None:
         return None
     if isinstance(value, dict):
@@ -377,15 +382,21 @@ def normalize_output_messages(value: Any, finish_reasons: list[Any] | None = Non
     """`gen_ai.output.messages`-like value -> outputs, keeping each choice's finish_reason."""
     messages = _from_json(value, True) if type(value) is str else None
     if messages is None:
-        parsed = _structured(value)
-        if isinstance(parsed, dict):
-            parsed = [parsed]
-        if not isinstance(parsed, list):
-            return None
-        messages = []
-        for raw in parsed:
-            _add_output(raw, messages)
+        messages = output_messages_from_parsed(_structured(value))
     return _outputs(messages, finish_reasons, True) if messages else None
+
+
+def output_messages_from_parsed(value: Any) -> list[dict[str, Any]] | None:
+    """The general path of `normalize_output_messages`, after parsing: a list of choices (or one)
+    -> one message per choice, each with its finish_reason (None for anything else)."""
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        return None
+    messages: list[dict[str, Any]] = []
+    for choice in value:
+        _add_output(choice, messages)
+    return messages
 
 
 def _add_output(choice: Any, messages: list[dict[str, Any]]) -> None:

@@ -10,12 +10,5 @@ from honeyhive_otel.mapping import messages as msg
 def reference_output(value: Any, finish: list[Any] | None) -> dict[str, Any] | None:
     """`normalize_output_messages(value, finish)` through `_structured` (JSON, then Python repr), each
     choice converted by `_add_output` and copied by `output_from_messages`."""
-    parsed = msg._structured(value)
-    if isinstance(parsed, dict):
-        parsed = [parsed]
-    if not isinstance(parsed, list):
-        return None
-    messages: list[dict[str, Any]] = []
-    for choice in parsed:
-        msg._add_output(choice, messages)
+    messages = msg.output_messages_from_parsed(msg._structured(value))
     return msg.output_from_messages(messages, finish) if messages else None

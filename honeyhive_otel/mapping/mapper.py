@@ -120,7 +120,7 @@ class SpanMapper:
         if draft.event_type == event_type.MODEL:
             usage.complete_total(metadata)
         if draft.disposition == "absorb" and not attrs.has_prefix("honeyhive"):
-            return self._absorbed(attrs, span, draft, trace_id, span_id)
+            return self._absorbed(attrs, span, draft, trace_id, span_id, resource)
         inputs, outputs = shape(draft)
         start_ms, end_ms, duration = _times(span)
         resource_info = self._resource_of(resource)
@@ -238,12 +238,14 @@ class SpanMapper:
             kept_answers[key] = (resource, answer)
         return answer
 
-    def _absorbed(self, attrs: SpanAttributes, span: Any, draft: Draft, trace_id: int, span_id: int) -> Event:
+    def _absorbed(self, attrs: SpanAttributes, span: Any, draft: Draft, trace_id: int, span_id: int,
+                  resource: Any) -> Event:
         """The event of a span that only adds detail to its parent's (LiteLLM's raw request span).
 
         The coalescer reads only its identity, type and usage (to re-point its children to its
         parent), then drops it: none of its content is built. Its session is still resolved,
-        which remembers a session the span names for the rest of its trace."""
+        which remembers a session the span names for the rest of its trace. `resource`: the span's,
+        as `_map` read it."""
         start_ms, end_ms, duration = _times(span)
         session_id = self.sessions.session_id(attrs, draft, trace_id)
         parent = span.parent
@@ -254,7 +256,7 @@ class SpanMapper:
             parent_id=parent_event_id_for(trace_id, parent_span_id) if parent_span_id else session_id,
             event_type=draft.event_type,
             event_name=draft.event_name,
-            source=self._source(attrs, self._resource_of(getattr(span, "resource", None))),
+            source=self._source(attrs, self._resource_of(resource)),
             start_time=start_ms,
             end_time=end_ms,
             duration=duration,

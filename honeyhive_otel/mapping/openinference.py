@@ -80,6 +80,10 @@ READ_KEYS = frozenset((*IDENTITY_KEYS, *TEMPLATE_KEYS, *TOOL_SPAN_KEYS, *CONTEXT
 COST_PREFIX, TOKEN_COUNT_PREFIX = "llm.cost.", "llm.token_count."
 _MESSAGE_PREFIX = "message."
 _MESSAGE_CUT = len(_MESSAGE_PREFIX)
+# A message with these fields only, and a text that does not start like JSON, is already in the
+# normaliser's form (`_message`).
+_PLAIN_FIELDS = frozenset(("role", "content"))
+_JSON_OPENERS = ("{", "[", '"')
 
 
 def applies(attrs: SpanAttributes, span: Any) -> bool:
@@ -151,10 +155,15 @@ def provider_from_model(model: Any) -> str | None:
 
 
 def _identity(attrs: SpanAttributes, draft: Draft) -> None:
-    requested = attrs.get("llm.request.model_name", field="config.model")
-    named = attrs.get("llm.model_name", field="config.model")
-    response = attrs.get("llm.response.model_name", field="metadata.response_model")
-    other = attrs.get("embedding.model_name", "reranker.model_name", field="config.model")
+    present = attrs.present(IDENTITY_KEYS)
+    attrs.consumed.update(present)  # (every identity key is read, blank or not)
+    raw = attrs.raw
+    requested = raw.get("llm.request.model_name")
+    named = raw.get("llm.model_name")
+    response = raw.get("llm.response.model_name")
+    other = raw.get("embedding.model_name")
+    if is_blank(other):
+        other = raw.get("reranker.model_name")
     model = next((value for value in (requested, named, other, response) if not is_blank(value)), None)
     if model is not None:
         draft.config.setdefault("model", str(model))
@@ -162,9 +171,24 @@ def _identity(attrs: SpanAttributes, draft: Draft) -> None:
         response = named
     if not is_blank(response):
         draft.metadata.setdefault("response_model", str(response))
-    provider = normalize_oi_provider(attrs.get("llm.provider", "llm.system", field="config.provider"))
+    provider = raw.get("llm.provider")
+    if is_blank(provider):
+        provider = raw.get("llm.system")
+    provider = normalize_oi_provider(provider)
     if provider:
         draft.config.setdefault("provider", provider)
+    if attrs.debug:
+        for field, keys in _IDENTITY_SOURCES:
+            source = next((key for key in keys if key in present and not is_blank(raw[key])), None)
+            if source is not None:
+                attrs.note(field, source)
+
+
+# Where each identity field can come from, in the order they are noted (debug provenance).
+_IDENTITY_SOURCES = (("config.model", ("llm.request.model_name",)), ("config.model", ("llm.model_name",)),
+                     ("metadata.response_model", ("llm.response.model_name",)),
+                     ("config.model", ("embedding.model_name", "reranker.model_name")),
+                     ("config.provider", ("llm.provider", "llm.system")))
 
 
 # ----- request parameters ------------------------------------------------------------
@@ -186,11 +210,16 @@ def _invocation_parameters(attrs: SpanAttributes, draft: Draft, state: _State) -
 
 
 def _apply_params(params: dict[str, Any], draft: Draft, state: _State) -> None:
+    config = draft.config
     for name, value in params.items():
         name = str(name)
         if value is None or name in _NOT_CONFIG or _is_secret_name(name):
             continue
-        draft.config.setdefault(name, _without_secrets(to_jsonable(value)))
+        kind = type(value)
+        if kind is str or kind is bool or (kind is int and -_INT_BOUND <= value <= _INT_BOUND):
+            config.setdefault(name, value)  # (what to_jsonable keeps as it is, and holds no keys)
+        else:
+            config.setdefault(name, _without_secrets(to_jsonable(value)))
     stream = as_bool(params.get("stream"))
     if stream is not None:
         draft.config.setdefault("is_streaming", stream)
@@ -205,6 +234,9 @@ def _apply_params(params: dict[str, Any], draft: Draft, state: _State) -> None:
         draft.config["model"] = str(model)
     if params.get("tools") is not None or params.get("functions") is not None:
         state.invocation_tools = params.get("tools", params.get("functions"))
+
+
+_INT_BOUND = 2**63  # (to_jsonable writes integers beyond it as text)
 
 
 @lru_cache(maxsize=1024)  # parameter names come from a small vocabulary: one regex search each
@@ -264,8 +296,14 @@ def _message(slot: dict[str, Any], state: _State, default_role: str) -> list[dic
     if not fields:
         return []
     role = fields.get("role")
-    message: dict[str, Any] = {"role": role if isinstance(role, str) and role.strip() else default_role}
+    role = role if isinstance(role, str) and role.strip() else default_role
     content = state.text(fields.get("content"))
+    if fields.keys() <= _PLAIN_FIELDS and (content is None or (
+            type(content) is str and content.lstrip()[:1] not in _JSON_OPENERS)):
+        # Most messages: a role and a text. The shared normaliser would give this (the steps below
+        # only add to a message that has more, or whose text could be read as JSON parts).
+        return [{"role": msg.normalize_role(role), "content": content}]
+    message: dict[str, Any] = {"role": role}
     # Whether some key starts with a nested field: one search of all the names (a name that only
     # contains one makes this true too, which costs the nested reads below and changes nothing).
     names = "\n".join(fields)
@@ -388,12 +426,10 @@ def _prompt_template(attrs: SpanAttributes, draft: Draft) -> None:
 
 # ----- cost and token details ------------------------------------------------------------
 def _cost_and_token_details(attrs: SpanAttributes, draft: Draft) -> None:
-    details: dict[str, Any] = {}
+    costs, tokens_read = attrs.derived(_detail_keys)
     attributes = attrs.raw
-    for key in attrs.keys_with_prefix(COST_PREFIX):
-        suffix = key[len(COST_PREFIX):]
-        if suffix == "total":
-            continue  # usage.py reads it
+    details: dict[str, Any] = {}
+    for key, suffix in costs:
         cost = attributes[key]
         if type(cost) is not float:  # (span floats are finite: the attribute view replaced NaN/inf)
             cost = as_float(cost)
@@ -408,17 +444,26 @@ def _cost_and_token_details(attrs: SpanAttributes, draft: Draft) -> None:
             if any(isinstance(part, float) for part in parts):
                 draft.metadata.setdefault("cost", sum(part for part in parts if isinstance(part, float)))
     tokens: dict[str, Any] = {}
-    for key in attrs.keys_with_prefix(TOKEN_COUNT_PREFIX):
-        suffix = key[len(TOKEN_COUNT_PREFIX):]
-        if key in _USAGE_KEYS or "." not in suffix:
-            continue
+    for key, path in tokens_read:
         count = as_int(attributes[key])
         if count is None:
             continue
         attrs.consumed.add(key)
-        _put_path(tokens, suffix.replace("_details", ""), count)
+        _put_path(tokens, path, count)
     if tokens:
         draft.metadata.setdefault("token_details", tokens)
+
+
+def _detail_keys(names: tuple[Any, ...]) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """(the `llm.cost.<path>` names with their paths, the `llm.token_count.<kind>.<detail>` names with
+    theirs), sorted; the total cost and the usage counts are usage.py's. Once per set of names."""
+    keys = sorted(key for key in names if isinstance(key, str) and key.startswith(("llm.cost.", "llm.token_count.")))
+    costs = tuple((key, key[len(COST_PREFIX):]) for key in keys
+                  if key.startswith(COST_PREFIX) and key != COST_PREFIX + "total")
+    tokens = tuple((key, key[len(TOKEN_COUNT_PREFIX):].replace("_details", "")) for key in keys
+                   if key.startswith(TOKEN_COUNT_PREFIX) and key not in _USAGE_KEYS
+                   and "." in key[len(TOKEN_COUNT_PREFIX):])
+    return costs, tokens
 
 
 def _put_path(target: dict[str, Any], dotted: str, value: Any) -> None:
@@ -445,11 +490,7 @@ def _embeddings(attrs: SpanAttributes, draft: Draft, state: _State) -> None:
         if isinstance(vector, (list, tuple)):
             vectors += 1
             dimension = dimension if dimension is not None else len(vector)
-    attributes = attrs.raw
-    if "embedding.vector" in "\n".join(attributes):  # one search of all the keys (most spans have none)
-        for key in attributes:
-            if key.endswith(_VECTOR_SUFFIXES) and _VECTOR_KEY.search(key):
-                attrs.consume(key)  # never exported, even outside the indexed form
+    attrs.consumed.update(attrs.derived(_vector_keys))  # never exported, even outside the indexed form
     whole = attrs.peek("embedding.embeddings")
     if whole is not None:
         attrs.consume("embedding.embeddings")  # a JSON form may hold vectors: dropped
@@ -461,6 +502,12 @@ def _embeddings(attrs: SpanAttributes, draft: Draft, state: _State) -> None:
         if dimension is not None:
             summary["dimension"] = dimension
         draft.embedding_output = {**(draft.embedding_output or {}), **summary}
+
+
+def _vector_keys(names: tuple[Any, ...]) -> tuple[str, ...]:
+    """The names of embedding vectors (`embedding.vector`, `x.embedding.vectors`): once per set of names."""
+    return tuple(key for key in names
+                 if isinstance(key, str) and key.endswith(_VECTOR_SUFFIXES) and _VECTOR_KEY.search(key))
 
 
 # ----- retrieval and reranking ----------------------------------------------------------

@@ -8,7 +8,9 @@ variant of a comparison gets exactly the same span, so only the pipeline differs
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from opentelemetry.sdk.resources import Resource
@@ -153,3 +155,48 @@ def build_spans(count: int, payload_bytes: int, unique: bool = True) -> list[Rea
         inputs, outputs = messages_json(payload_bytes, salt=i) if unique else shared
         emit_span(tracer, llm_attributes(inputs, outputs, salt=i))
     return collector.spans
+
+
+# ----- captured spans of real instrumentors --------------------------------------------------
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "spans"
+# Fixture file name prefix -> the family its spans come from (mixed captures are kept whole).
+FAMILIES = {"openai_v2": "openai-v2 (GenAI)", "traceloop": "Traceloop", "openinference": "OpenInference",
+            "openlit": "OpenLIT", "litellm_otel": "LiteLLM otel"}
+
+
+def captured_spans(prefix: str, count: int) -> list[ReadableSpan]:
+    """`count` spans replayed from the captured fixtures `tests/fixtures/spans/<prefix>_*.json` (spans
+    that real instrumentors produced: see that folder's README), each capture repeated under a new
+    trace id. Spans of one capture share one Resource object, as the spans of one provider do."""
+    sys.path.insert(0, str(FIXTURES.parent.parent))
+    from support.spans import dict_to_span, load_fixture
+
+    captures = [load_fixture(path)["spans"] for path in sorted(FIXTURES.glob(f"{prefix}_*.json"))]
+    resources: dict[str, Resource] = {}
+    spans: list[ReadableSpan] = []
+    replica = 0
+    while len(spans) < count:
+        for capture in captures:
+            replica += 1
+            trace_id = f"{0x5EED0000 + replica:032x}"
+            for data in capture:
+                span = dict_to_span(_with_trace_id(data, trace_id))
+                key = json.dumps(dict(span.resource.attributes), sort_keys=True, default=str)
+                spans.append(_with_resource(span, resources.setdefault(key, span.resource)))
+    return spans[:count]
+
+
+def _with_trace_id(data: dict[str, Any], trace_id: str) -> dict[str, Any]:
+    data = dict(data)
+    for key in ("context", "parent"):
+        if data.get(key):
+            data[key] = {**data[key], "trace_id": trace_id}
+    return data
+
+
+def _with_resource(span: ReadableSpan, resource: Resource) -> ReadableSpan:
+    """The same span with `resource` (public constructor and properties only)."""
+    return ReadableSpan(name=span.name, context=span.context, parent=span.parent, resource=resource,
+                        attributes=span.attributes, events=span.events, links=span.links, kind=span.kind,
+                        status=span.status, start_time=span.start_time, end_time=span.end_time,
+                        instrumentation_scope=span.instrumentation_scope)

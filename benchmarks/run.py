@@ -38,7 +38,7 @@ import _sink  # noqa: E402
 import _spans  # noqa: E402
 
 BATCH = 512
-SECTIONS = ("app_thread", "export_throughput", "scaling", "litellm", "memory")
+SECTIONS = ("app_thread", "export_throughput", "real_spans", "scaling", "litellm", "memory")
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class Settings:
     app_rounds: int = 15
     app_burst: int = 256  # spans per timed burst (below the 512 batch trigger)
     export_rounds: int = 12
+    real_span_rounds: int = 5
     scaling_sizes: tuple[int, ...] = (1_024, 10_240, 102_400, 1_048_576)
     scaling_bytes_per_rep: int = 4_000_000
     scaling_reps: int = 5
@@ -62,7 +63,7 @@ class Settings:
 
 
 FULL = Settings()
-QUICK = Settings(app_rounds=4, export_rounds=3, scaling_bytes_per_rep=1_500_000, scaling_reps=2,
+QUICK = Settings(app_rounds=4, export_rounds=3, real_span_rounds=1, scaling_bytes_per_rep=1_500_000, scaling_reps=2,
                  litellm_calls=32, litellm_rounds=2, litellm_warmup=5, litellm_processes=1,
                  litellm_parallel=True, memory_spans=(3_000, 9_000))
 
@@ -296,6 +297,36 @@ def bench_export_throughput(settings: Settings, sink_url: str) -> dict[str, Any]
     }
 
 
+# ----- 2b. spans of real instrumentors --------------------------------------------------
+def bench_real_spans(settings: Settings, sink_url: str) -> dict[str, Any]:
+    """Export throughput on spans real instrumentors produced (the captured fixtures), per family.
+    No target: the benchmark span above is the issue's; this shows how far it carries."""
+    exporters = make_exporters(sink_url)
+    families = {}
+    for prefix, family in _spans.FAMILIES.items():
+        spans = _spans.captured_spans(prefix, BATCH)
+        for exporter in exporters.values():
+            timed_export(exporter, spans)
+        cpu: dict[str, list[int]] = {name: [] for name in exporters}
+        for round_no in range(settings.real_span_rounds):
+            for name in rotated(list(exporters), round_no):
+                gc.collect()
+                _wall, used, _ok = timed_export(exporters[name], spans)
+                cpu[name].append(used)
+        per_span = {name: median(cpu[name]) / BATCH for name in exporters}
+        families[family] = {"attributes_per_span": sum(len(span.attributes or {}) for span in spans) / BATCH,
+                            "cpu_ns_per_span": per_span,
+                            "ratio_cpu_otlp_over_honeyhive": ratio(per_span["otlp_http"], per_span["honeyhive"])}
+    for exporter in exporters.values():
+        exporter.shutdown()
+    return {
+        "description": "export() + force_flush() of 512 spans replayed from the captured fixtures of each "
+                       "instrumentor family (short test prompts: per-span costs dominate), both exporters to "
+                       "the local sink; CPU of the exporting thread per span, medians",
+        "families": families,
+    }
+
+
 # ----- 3. scaling with payload size --------------------------------------------------
 def bench_scaling(settings: Settings, sink_url: str) -> dict[str, Any]:
     """Per-span export cost (mapping + encoding + HTTP) for message payloads of 1 KB .. 1 MB."""
@@ -488,6 +519,14 @@ def report(sections: dict[str, Any], targets: list[Target]) -> str:
             w(f"   {name:<14}{_fmt(v['spans_per_s']):>10}{_fmt(v['wall_ns_per_span']):>14}"
               f"{_fmt(v['cpu_ns_per_span']):>13}{v['failed_exports']:>8}\n")
         w(f"   ratio honeyhive/otlp: throughput {_fmt(exp['ratio_throughput'])}x, cpu {_fmt(exp['ratio_cpu'])}x\n")
+    real = sections.get("real_spans", {})
+    if "families" in real:
+        w("\n2b. Export CPU on captured spans of real instrumentors, ns per span (median; no target)\n")
+        w(f"   {'family':<20}{'attributes':>11}{'honeyhive':>11}{'otlp':>9}{'otlp/ours':>11}\n")
+        for family, row in real["families"].items():
+            cpu = row["cpu_ns_per_span"]
+            w(f"   {family:<20}{_fmt(row['attributes_per_span']):>11}{_fmt(cpu['honeyhive']):>11}"
+              f"{_fmt(cpu['otlp_http']):>9}{_fmt(row['ratio_cpu_otlp_over_honeyhive']):>10}x\n")
     sc = sections.get("scaling", {})
     if "rows" in sc:
         w("\n3. Scaling with message payload, export cost per span (median; cpu = exporting thread)\n")
@@ -598,6 +637,7 @@ def main(argv: list[str] | None = None) -> int:
         jobs: dict[str, Callable[[], dict[str, Any]]] = {
             "app_thread": lambda: bench_app_thread(settings, sink.url),
             "export_throughput": lambda: bench_export_throughput(settings, sink.url),
+            "real_spans": lambda: bench_real_spans(settings, sink.url),
             "scaling": lambda: bench_scaling(settings, sink.url),
             "litellm": lambda: bench_litellm(settings, sink.url),
             "memory": lambda: bench_memory(settings),

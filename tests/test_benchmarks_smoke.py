@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("app_thread", "export_throughput", "scaling", "litellm", "memory")
+SECTIONS = ("app_thread", "export_throughput", "real_spans", "scaling", "litellm", "memory")
 
 
 @pytest.mark.slow
@@ -37,6 +37,8 @@ def test_quick_benchmark_writes_every_section(tmp_path: Path) -> None:
     export = results["sections"]["export_throughput"]
     assert export["honeyhive_stats"]["events_exported"] == export["honeyhive_stats"]["spans_received"] > 0
     assert all(v["failed_exports"] == 0 for v in export["variants"].values())
+    families = results["sections"]["real_spans"]["families"]
+    assert len(families) == 5 and all(row["cpu_ns_per_span"]["honeyhive"] > 0 for row in families.values())
     app = results["sections"]["app_thread"]["honeyhive_stats"]
     assert app["events_exported"] == app["spans_received"] > 0
     litellm = results["sections"]["litellm"]["variants"]["honeyhive"]["exporter_stats"]

@@ -9,9 +9,11 @@ attributes (Traceloop < 0.55, LiteLLM v1). See docs/semconv notes in the README.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from opentelemetry.attributes import BoundedAttributes
 
 from . import messages as msg
 from .attributes import SpanAttributes
@@ -38,6 +40,8 @@ MESSAGE_EVENTS = {
 CHOICE_EVENT = "gen_ai.choice"
 PROMPT_EVENT = "gen_ai.content.prompt"
 COMPLETION_EVENT = "gen_ai.content.completion"
+# The events `content_from_events` reads: other gen_ai.* events (streaming chunks...) are not copied.
+_CONTENT_EVENTS = frozenset({DETAILS_EVENT, *MESSAGE_EVENTS, CHOICE_EVENT, PROMPT_EVENT, COMPLETION_EVENT})
 
 # gen_ai.request.<name> -> config key. Anything else under gen_ai.request.* keeps its suffix.
 REQUEST_PARAMS = {
@@ -133,9 +137,11 @@ EMBEDDING_OPERATIONS = frozenset({"embeddings", "embedding", "aembedding"})
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
     raw = attrs.raw
     plan: _KeyPlan = attrs.derived(_make_plan)  # worked out once per tuple of attribute names
-    # Read by the content and response sections; often a JSON array string: parsed once.
+    # Read by the content and response sections, never changed (the SDK's tuple is used as it is);
+    # often a JSON array string: parsed once.
     finish = raw.get(FINISH_REASONS)
-    finish = list(finish) if type(finish) is tuple else finish_reasons(finish)  # (the SDK's sequences are tuples)
+    if finish is not None and type(finish) is not tuple:
+        finish = finish_reasons(finish)
     _config(attrs, draft, plan)
     if plan.content:
         _content_from_attributes(attrs, draft, finish, plan.content)
@@ -248,7 +254,7 @@ def _config(attrs: SpanAttributes, draft: Draft, plan: _KeyPlan) -> None:
         if not is_blank(model):
             if attrs.debug:
                 attrs.note("config.model", _MODEL_KEY)
-            if not placeholder(model):
+            if type(model) is str or not placeholder(model):  # (a string's only placeholder is blank)
                 config.setdefault("model", str(model))
     for key, name in plan.params:
         # The value as config keeps it: JSON strings decoded, tuples as lists; the instrumentors'
@@ -300,23 +306,29 @@ _CONTENT_KEYS = frozenset({INPUT_MESSAGES, SYSTEM_INSTRUCTIONS, OUTPUT_MESSAGES,
 _RARE_CONTENT_KEYS = _CONTENT_KEYS - {INPUT_MESSAGES, SYSTEM_INSTRUCTIONS, OUTPUT_MESSAGES}
 
 
-def _content_from_attributes(attrs: SpanAttributes, draft: Draft, finish: list[Any] | None,
+def _content_from_attributes(attrs: SpanAttributes, draft: Draft, finish: Sequence[Any] | None,
                              present: frozenset[str]) -> None:
-    """`finish`: the span's finish reasons (`as_list` of gen_ai.response.finish_reasons);
-    `present`: the span's content attributes (of _CONTENT_KEYS)."""
-    history = _parsed(attrs, INPUT_MESSAGES, msg.normalize_messages, "inputs.chat_history") \
-        if INPUT_MESSAGES in present else None
-    system = _parsed(attrs, SYSTEM_INSTRUCTIONS, msg.system_message, None) if SYSTEM_INSTRUCTIONS in present else None
+    """`finish`: the span's finish reasons (gen_ai.response.finish_reasons: the SDK's tuple, else
+    `as_list` of it); `present`: the span's content attributes (of _CONTENT_KEYS)."""
+    raw = attrs.raw
+    history = system = None
+    if INPUT_MESSAGES in present:
+        history = _read(attrs, INPUT_MESSAGES, msg.normalize_messages(raw[INPUT_MESSAGES]),
+                        "inputs.chat_history")
+    if SYSTEM_INSTRUCTIONS in present:
+        system = _read(attrs, SYSTEM_INSTRUCTIONS, msg.system_message(raw[SYSTEM_INSTRUCTIONS]), None)
     if system is not None:
         draft.set_default("chat_history", msg.prepend_system(history or [], system))
     elif history is not None:
         draft.set_default("chat_history", history)
     if OUTPUT_MESSAGES in present:
-        draft.set_default("output", _parsed(attrs, OUTPUT_MESSAGES, msg.normalize_output_messages, "outputs", finish))
+        draft.set_default("output", _read(attrs, OUTPUT_MESSAGES,
+                                          msg.normalize_output_messages(raw[OUTPUT_MESSAGES], finish), "outputs"))
     if present.isdisjoint(_RARE_CONTENT_KEYS):
         return  # (most spans: only messages)
     if TOOL_DEFINITIONS in present:
-        draft.set_default("tools", _parsed(attrs, TOOL_DEFINITIONS, msg.normalize_tool_definitions, None))
+        tools = msg.normalize_tool_definitions(raw[TOOL_DEFINITIONS])
+        draft.set_default("tools", _read(attrs, TOOL_DEFINITIONS, tools, None))
     # Content uploaded elsewhere by a completion hook: keep the references.
     if not present.isdisjoint(CONTENT_REF_KEYS):
         for ref in CONTENT_REF_KEYS:
@@ -337,19 +349,16 @@ def _content_from_attributes(attrs: SpanAttributes, draft: Draft, finish: list[A
             draft.set_default("output", completion_output(completion, finish))
 
 
-def _parsed(attrs: SpanAttributes, key: str, normalise: Any, field: str | None, *args: Any) -> Any:
-    """Normalise one content attribute the span has (`normalise(value, *args)`, provenance `field`); it is
-    consumed only when it could be read, so an unparseable value stays visible in metadata.attributes
-    instead of vanishing."""
-    value = attrs.raw[key]
-    if is_blank(value):
-        attrs.consumed.add(key)
-        return None
-    result = normalise(value, *args)
+def _read(attrs: SpanAttributes, key: str, result: Any, field: str | None) -> Any:
+    """`result`, the normalised value of a content attribute the span has (provenance `field`). The
+    attribute is consumed only when it could be read (or is blank: every normaliser gives None for
+    a blank value), so an unparseable value stays visible in metadata.attributes instead of vanishing."""
     if result is not None:
         attrs.consumed.add(key)
         if field and attrs.debug:
             attrs.note(field, key)
+    elif is_blank(attrs.raw[key]):
+        attrs.consumed.add(key)
     return result
 
 
@@ -371,7 +380,7 @@ def parse_prompt_text(text: str) -> list[dict[str, Any]]:
     return messages or [{"role": "user", "content": text}]
 
 
-def completion_output(text: str, finish: list[Any] | None = None) -> dict[str, Any]:
+def completion_output(text: str, finish: Sequence[Any] | None = None) -> dict[str, Any]:
     """A 1.26 `gen_ai.completion` value: JSON choices, or the assistant's text."""
     parsed = parse_structured(text)
     if isinstance(parsed, (list, dict)):
@@ -382,7 +391,10 @@ def completion_output(text: str, finish: list[Any] | None = None) -> dict[str, A
 
 
 def _event_attributes(event: Any) -> dict[str, Any]:
-    attributes = dict(getattr(event, "attributes", None) or {})
+    attributes = getattr(event, "attributes", None) or {}
+    # The SDK's BoundedAttributes copies itself at C level; `dict()` would call its Python
+    # `__iter__` and `__getitem__` once per key.
+    attributes = attributes.copy() if type(attributes) is BoundedAttributes else dict(attributes)
     body = attributes.pop("gen_ai.event.content", None)
     if isinstance(body, str):
         parsed = parse_json(body)
@@ -391,15 +403,15 @@ def _event_attributes(event: Any) -> dict[str, Any]:
     return attributes
 
 
-def _content_from_events(span_events: Iterable[Any], draft: Draft, finish: list[Any] | None = None) -> None:
+def _content_from_events(span_events: Iterable[Any], draft: Draft, finish: Sequence[Any] | None = None) -> None:
     """Span events, in the order: operation details, per-message events, 1.26 events."""
     events = [(name, _event_attributes(event)) for event in span_events
-              if (name := getattr(event, "name", "")).startswith("gen_ai.")]
+              if (name := getattr(event, "name", "")).startswith("gen_ai.") and name in _CONTENT_EVENTS]
     content_from_events(events, draft, finish)
 
 
 def content_from_events(events: Iterable[tuple[str, dict[str, Any]]], draft: Draft,
-                        finish: list[Any] | None = None) -> None:
+                        finish: Sequence[Any] | None = None) -> None:
     """GenAI content events as (name, attributes) pairs: a span's events, or the log records
     `honeyhive_otel.logs` kept for the span (body fields flattened into the attributes)."""
     events = list(events)
@@ -522,9 +534,9 @@ def indexed_message(item: dict[str, Any], default_role: str) -> list[dict[str, A
 
 
 # ----- response, tool, retrieval, context -------------------------------------------
-def _response(attrs: SpanAttributes, draft: Draft, finish_reasons: list[Any] | None,
+def _response(attrs: SpanAttributes, draft: Draft, finish_reasons: Sequence[Any] | None,
               present: frozenset[str]) -> None:
-    """`finish_reasons`: `as_list` of gen_ai.response.finish_reasons, already parsed by `apply`;
+    """`finish_reasons`: gen_ai.response.finish_reasons as `apply` read it (the SDK's tuple, else `as_list`);
     `present`: the span's response attributes (of _RESPONSE_KEYS)."""
     raw = attrs.raw
     # Every response attribute the span has is consumed, read or blank: one update, then plain reads

@@ -9,6 +9,7 @@ string; other parts are kept as OpenAI content parts; unknown part types are kep
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from .values import (
@@ -344,12 +345,14 @@ def prepend_system(history: list[dict[str, Any]], system: dict[str, Any] | None)
     return [system, *history]
 
 
-def output_from_messages(messages: list[dict[str, Any]], finish_reasons: list[Any] | None = None) -> dict[str, Any]:
+def output_from_messages(messages: list[dict[str, Any]],
+                         finish_reasons: Sequence[Any] | None = None) -> dict[str, Any]:
     """Output messages (one per choice) -> `outputs` per SPEC §3."""
     return _outputs(messages, finish_reasons, False)
 
 
-def _outputs(messages: list[dict[str, Any]], finish_reasons: list[Any] | None, owned: bool) -> dict[str, Any]:
+def _outputs(messages: list[dict[str, Any]], finish_reasons: Sequence[Any] | None,
+             owned: bool) -> dict[str, Any]:
     """`output_from_messages`. With `owned` (the messages were built by this module for these outputs:
     each a new dict with a non-empty role first, then content), a message holding nothing else but
     its finish reason, as most do, becomes its choice in place instead of being copied key by key."""
@@ -378,7 +381,8 @@ def _outputs(messages: list[dict[str, Any]], finish_reasons: list[Any] | None, o
     return outputs
 
 
-def normalize_output_messages(value: Any, finish_reasons: list[Any] | None = None) -> dict[str, Any] | None:
+def normalize_output_messages(value: Any,
+                              finish_reasons: Sequence[Any] | None = None) -> dict[str, Any] | None:
     """`gen_ai.output.messages`-like value -> outputs, keeping each choice's finish_reason."""
     messages = _from_json(value, True) if type(value) is str else None
     if messages is None:

@@ -15,15 +15,10 @@ SPAN_NAMESPACE = uuid.UUID("6f1c3f4e-2b6a-5d8e-9a41-0c2d9b7e5a10")
 
 _SPAN_NAMESPACE_BYTES = SPAN_NAMESPACE.bytes
 _URL_NAMESPACE_BYTES = uuid.NAMESPACE_URL.bytes
-# The namespace's bytes as the text that encodes to them (hex digits encode the same in latin-1).
-_SPAN_NAMESPACE_TEXT = _SPAN_NAMESPACE_BYTES.decode("latin-1")
-
-try:
-    # CPython's own SHA-1: the same digest as OpenSSL's, through a much shorter call path
-    # (no EVP context and provider dispatch per id), which matters at two ids per span.
-    from _sha1 import sha1 as _sha1
-except ImportError:  # an interpreter built without it
-    _sha1 = functools.partial(hashlib.sha1, usedforsecurity=False)
+# The SHA-1 state after the span namespace's bytes: an event id copies it and adds the span's hex
+# digits, which skips the digest's set-up per id (with OpenSSL, the lookup of the algorithm; a copy
+# also beats CPython's own SHA-1). Never updated itself, so threads may copy it at any time.
+_SPAN_NAMESPACE_SHA1 = hashlib.sha1(_SPAN_NAMESPACE_BYTES, usedforsecurity=False)
 
 # A UUID's variant digit: RFC 4122 sets the two high bits of the digest's 17th hex digit to 10.
 _VARIANT_DIGITS = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
@@ -31,25 +26,29 @@ _VARIANT_DIGITS = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abc
 
 def uuid5_text(namespace: bytes, name: str) -> str:
     """`str(uuid.uuid5(namespace, name))` without building UUID objects (ids are made per span)."""
-    return _uuid5(namespace + name.encode("utf-8"))
+    return _uuid5_text(hashlib.sha1(namespace + name.encode("utf-8"), usedforsecurity=False).hexdigest())
 
 
-def _uuid5(data: bytes) -> str:
-    """The text of the version-5 UUID of `data` (namespace bytes, then name bytes): the SHA-1
-    digest's first 32 hex digits, with the version digit set to 5 and the variant digit fixed."""
-    text = _sha1(data).hexdigest()
-    return f"{text[:8]}-{text[8:12]}-5{text[13:16]}-{_VARIANT_DIGITS[text[16]]}{text[17:20]}-{text[20:32]}"
+def _uuid5_text(digest: str) -> str:
+    """The text of the version-5 UUID whose name hashed to the SHA-1 hex `digest`: its first 32
+    hex digits, with the version digit set to 5 and the variant digit fixed."""
+    return f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{_VARIANT_DIGITS[digest[16]]}{digest[17:20]}-{digest[20:32]}"
 
 
 def event_id_for(trace_id: int, span_id: int) -> str:
     """The event id of the span (trace_id, span_id): uuid5 of their hex digits."""
-    return event_id_from_hex(f"{trace_id:032x}", f"{span_id:016x}")
+    try:  # (ids in range, as the SDK's are: their bytes' hex is the quickest way to their digits)
+        return event_id_from_hex(trace_id.to_bytes(16, "big").hex(), span_id.to_bytes(8, "big").hex())
+    except (AttributeError, OverflowError):  # not an int, or out of range: formatted
+        return event_id_from_hex(f"{trace_id:032x}", f"{span_id:016x}")
 
 
 def event_id_from_hex(trace_hex: str, span_hex: str) -> str:
     """`event_id_for` from the ids' hex digits (`f"{trace_id:032x}"`, `f"{span_id:016x}"`), for a
     caller that formats them anyway (the mapper also sends them in `metadata.otel`)."""
-    return _uuid5((_SPAN_NAMESPACE_TEXT + trace_hex + span_hex).encode("latin-1"))
+    state = _SPAN_NAMESPACE_SHA1.copy()
+    state.update((trace_hex + span_hex).encode("utf-8"))
+    return _uuid5_text(state.hexdigest())
 
 
 @functools.lru_cache(maxsize=1024)

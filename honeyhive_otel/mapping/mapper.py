@@ -250,24 +250,28 @@ class SpanMapper:
         session_id = self.sessions.session_id(attrs, draft, trace_id)
         parent = span.parent
         parent_span_id = parent.span_id if parent is not None and parent.span_id else None
+        # Positional, as in `_map`; the buckets an absorbed event does not fill start empty.
         return Event(
-            event_id=event_id_for(trace_id, span_id),
-            session_id=session_id,
-            parent_id=parent_event_id_for(trace_id, parent_span_id) if parent_span_id else session_id,
-            event_type=draft.event_type,
-            event_name=draft.event_name,
-            source=self._source(attrs, self._resource_of(resource)),
-            start_time=start_ms,
-            end_time=end_ms,
-            duration=duration,
-            error=draft.error,
-            metadata=draft.metadata,
-            trace_id=trace_id,
-            span_id=span_id,
-            parent_span_id=parent_span_id,
-            parent_is_remote=bool(parent is not None and parent.is_remote),
-            convention=draft.convention,
-            disposition=draft.disposition,
+            event_id_for(trace_id, span_id),  # event_id
+            session_id,
+            parent_event_id_for(trace_id, parent_span_id) if parent_span_id else session_id,  # parent_id
+            draft.event_type,
+            draft.event_name,
+            self._source(attrs, self._resource_of(resource)),  # source
+            start_ms,
+            end_ms,
+            duration,
+            draft.error,
+            {}, {}, {},  # inputs, outputs, config
+            draft.metadata,
+            {}, {}, {},  # metrics, user_properties, feedback
+            trace_id,
+            span_id,
+            parent_span_id,
+            bool(parent is not None and parent.is_remote),  # parent_is_remote
+            None,  # session
+            draft.convention,
+            draft.disposition,
         )
 
     def _source(self, attrs: SpanAttributes, resource_info: tuple[Any, dict[str, Any], str | None, str | None]) -> str:

@@ -47,6 +47,10 @@ SESSION_MODES = ("process", "trace")
 # The session a span named is remembered for its trace until at least this many other traces
 # named one (`SessionResolver._session`).
 _TRACE_MEMORY = 20_000
+# Bounds on the raw session ids whose session values `SessionResolver._configured` keeps: their
+# number, and the length of one worth keeping.
+_MAX_CONFIGURED = 1024
+_CONFIGURED_ID_CHARS = 256
 # Every attribute the resolution reads: intersected with the span's names (once per tuple of names,
 # `_keys_present`), so the lookups of those it does not have are skipped.
 _CONTEXT_KEY_SET = frozenset(CONTEXT_KEYS)
@@ -92,6 +96,9 @@ class SessionResolver:
         self._by_trace: dict[int, tuple[str, str | None]] = {}
         self._by_trace_before: dict[int, tuple[str, str | None]] = {}
         self._lock = threading.Lock()  # (for the rare generation change; one dict write needs none)
+        # `_configured`: raw session id -> what its session is created with (`metadata` and
+        # `user_properties` above are read-only once the resolver is made).
+        self._configured_values: dict[str | None, tuple[dict[str, Any], dict[str, Any]]] = {}
 
     def resolve(self, attrs: SpanAttributes, draft: Draft, trace_id: int, source: str,
                 start_time_ms: float) -> SessionInfo:
@@ -99,6 +106,10 @@ class SessionResolver:
         (session_id, raw_id), origin = self._session(attrs, draft, trace_id, keys)
         if not keys.scope:  # most spans: no context values, no session name
             name = draft.session_name or self.session_name
+            if not draft.session_metadata and not draft.user_properties:
+                # The usual span: its session is created with the configured values alone.
+                metadata, user_properties = self._configured_values.get(raw_id) or self._configured(raw_id)
+                return SessionInfo(session_id, str(name), source, start_time_ms, metadata, user_properties)
             metadata = {**self.metadata, **draft.session_metadata}
             user_properties = {**self.user_properties, **draft.user_properties}
         else:
@@ -118,6 +129,21 @@ class SessionResolver:
             _jsonable(metadata) if len(metadata) > (raw_id is not None) else metadata,
             _jsonable(user_properties) if user_properties else user_properties,
         )
+
+    def _configured(self, raw_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(metadata, user properties) of a session created with the configured values and its raw id
+        alone; kept per raw id (`_configured_values`) and shared by the SessionInfo of every such span
+        (read-only)."""
+        metadata = dict(self.metadata)
+        if raw_id is not None:
+            metadata["raw_session_id"] = raw_id
+        found = (_jsonable(metadata) if len(metadata) > (raw_id is not None) else metadata,
+                 _jsonable(dict(self.user_properties)) if self.user_properties else {})
+        if raw_id is None or len(raw_id) <= _CONFIGURED_ID_CHARS:  # long (hostile) ids are not kept
+            if len(self._configured_values) >= _MAX_CONFIGURED:
+                self._configured_values.clear()  # many distinct sessions (not a few): start over
+            self._configured_values[raw_id] = found
+        return found
 
     def _scope(self, attrs: SpanAttributes, draft: Draft, present: frozenset[str], origin: str | None,
                metadata: dict[str, Any], user_properties: dict[str, Any]) -> tuple[Any, dict[str, Any]]:

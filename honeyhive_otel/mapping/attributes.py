@@ -159,8 +159,13 @@ class SpanAttributes:
         """
         keys, slots = self.names.indexed(prefix)
         self.consumed.update(keys)
-        attributes = self.raw
-        return [{rest: attributes[key] for rest, key in slot} for slot in slots]
+        attributes, found = self.raw, []
+        for slot in slots:  # (loops: a comprehension is a function call, here one per slot)
+            values = {}
+            for rest, key in slot:
+                values[rest] = attributes[key]
+            found.append(values)
+        return found
 
     def unconsumed(self) -> Iterator[tuple[str, Any]]:
         return iter(self.unconsumed_dict().items())

@@ -67,7 +67,7 @@ def parse_json_jsonable(text: Any) -> Any:
     """`to_jsonable(parse_json(text))`, walking the value at most once (short JSON: never)."""
     if not isinstance(text, str):
         return to_jsonable(text)
-    parsed = _parse_json(text, _JSONABLE_NUMBERS.decode)
+    parsed = _parse_json(text, jsonable_loads)
     return parsed if parsed is text else _jsonable_decoded(parsed, text)
 
 
@@ -125,7 +125,7 @@ def _parse_literal(text: str) -> Any:
     as_json = _repr_as_json(stripped)
     if as_json is not None:  # LiteLLM's `metadata.usage_object`: ~60 us less than compiling it
         try:
-            value = _JSONABLE_NUMBERS.decode(as_json)
+            value = jsonable_loads(as_json)
         except (ValueError, RecursionError):
             pass  # e.g. `+1`, `1.`, `'a' 'b'`, a trailing comma: literal_eval decides
         else:
@@ -290,6 +290,46 @@ def _jsonable_float(text: str) -> Any:
 # Decodes JSON numbers as `to_jsonable` writes them (NaN and Infinity as strings); plain `json`:
 # orjson would read big ints as floats.
 _JSONABLE_NUMBERS = json.JSONDecoder(parse_int=_jsonable_int, parse_float=_jsonable_float, parse_constant=str)
+_INT_BOUND = 2**63
+_WIDE_FLOAT = float(2**63)
+
+
+def jsonable_loads(text: str) -> Any:
+    """`_JSONABLE_NUMBERS.decode(text)`: by orjson (several times faster than `json` calling a
+    Python hook per number) when its value is the same. orjson reads every document it accepts as
+    `json` does, but integers: those beyond 64 bits become floats, and `to_jsonable` writes those
+    beyond 2**63 as text. A value holding either kind of number is decoded again by `json`, as is
+    every document orjson refuses (NaN, 1e400, lone surrogates...), which gets `json`'s value or error."""
+    if _orjson is not None:
+        try:
+            value = _orjson.loads(text)
+        except ValueError:  # (orjson's JSONDecodeError is one)
+            pass
+        else:
+            if not _holds_wide_number(value):
+                return value
+    return _JSONABLE_NUMBERS.decode(text)
+
+
+def _holds_wide_number(value: Any) -> bool:
+    """Whether decoded JSON holds an integer beyond +-2**63, or a whole float as large (maybe such an
+    integer, read by orjson): one level at a time, no recursion (orjson decodes 1024 levels)."""
+    level = [value]
+    while level:
+        children: list[Any] = []
+        for item in level:
+            kind = type(item)
+            if kind is dict:
+                children.extend(item.values())
+            elif kind is list:
+                children.extend(item)
+            elif kind is int:
+                if not -_INT_BOUND <= item <= _INT_BOUND:
+                    return True
+            elif kind is float and (item >= _WIDE_FLOAT or item <= -_WIDE_FLOAT) and item.is_integer():
+                return True
+        level = children
+    return False
 
 
 def truncate_text(text: str, max_chars: int | None) -> str:

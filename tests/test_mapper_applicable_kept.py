@@ -1,7 +1,7 @@
-"""The mapper keeps which conventions apply per (attribute names, scope name, resource). What else a
-convention's `applies` reads (the span's events: GenAI's span-event fallback; the value of
-`telemetry.sdk.name`: OpenLIT) must never be answered from a kept answer: a span mapped after
-another with the same key gets the conventions a fresh mapper gives it."""
+"""The mapper keeps which conventions apply per (attribute names, scope name, resource, values of the
+attributes an `applies` reads: OpenLIT's `telemetry.sdk.name`). What else a convention's `applies`
+reads (the span's events: GenAI's span-event fallback) must never be answered from a kept answer: a
+span mapped after another with the same key gets the conventions a fresh mapper gives it."""
 
 from __future__ import annotations
 
@@ -61,6 +61,21 @@ def test_openlit_sdk_name_value_is_read_per_span() -> None:
     assert _convention(SpanMapper(), openlit) == "openlit"
     _check_pair(openlit, other)
     _check_pair(other, openlit)
+
+
+def test_openlit_answers_are_kept_per_sdk_name_value() -> None:
+    mapper = SpanMapper()
+    spans = [_span({"telemetry.sdk.name": value, "gen_ai.request.model": "m"}, False, PLAIN_RESOURCE, "app")
+             for value in ("openlit", "opentelemetry", True, 1, "openlit")]
+    assert [_convention(mapper, span) for span in spans] == [_convention(SpanMapper(), span) for span in spans]
+    assert len(mapper._applicable_by_key) == 4  # one answer per distinct (typed) value
+
+
+def test_an_unhashable_value_is_asked_every_time() -> None:
+    mapper = SpanMapper()
+    span = _span({"telemetry.sdk.name": ["openlit"], "gen_ai.request.model": "m"}, False, PLAIN_RESOURCE, "app")
+    assert _convention(mapper, span) == _convention(mapper, span) == "genai"
+    assert not mapper._applicable_by_key
 
 
 def test_resource_and_scope_are_part_of_the_key() -> None:

@@ -202,14 +202,22 @@ class SpanMapper:
 
         A convention's `applies` reads the span's attribute names, its scope name and its resource;
         besides, maybe its events (`attrs.events`) and the values of the attributes it lists in
-        `APPLIES_VALUE_KEYS`. An answer that read no such value is kept for the next spans with the
-        same names, scope name and resource: the spans of one instrumentation ask the same question.
+        `APPLIES_VALUE_KEYS`. An answer is kept for the next spans with the same names, scope name,
+        resource and values of those attributes: the spans of one instrumentation ask the same question.
         An answer that read the span's events is kept only when there were none, for spans that
         have none either (LiteLLM's raw request span: no `gen_ai.*` names, so GenAI looks at events)."""
         scope_name = attrs.scope_name(span)
         # (The resource's id, not the resource: an SDK resource's hash encodes its attributes as
         # JSON. The kept answer holds the resource, so its id is not reused while kept.)
         key = (attrs.names, scope_name, id(resource)) if type(scope_name) is str else None
+        read = attrs.present(_APPLIES_VALUE_KEYS)
+        if read and key is not None:  # (OpenLIT's `telemetry.sdk.name`: its value, typed: 1 == True)
+            raw = attrs.raw
+            key = (*key, tuple((name, type(raw[name]), raw[name]) for name in read))
+            try:
+                hash(key)
+            except TypeError:  # a value no dict can hold (not an SDK span's): asked every time
+                key = None
         kept_answers = self._applicable_by_key
         kept = kept_answers.get(key)
         if kept is not None:
@@ -228,7 +236,7 @@ class SpanMapper:
                 decided = False
         found = tuple(applicable)
         answer = (found, _CONVENTION_NAMES[found])
-        if key is not None and decided and not attrs.present(_APPLIES_VALUE_KEYS) and worth_keeping(attrs.names.keys):
+        if key is not None and decided and worth_keeping(attrs.names.keys):
             if attrs.events_read:
                 if attrs.events(span):
                     return answer  # (it may depend on the events' names)

@@ -53,11 +53,11 @@ class Settings:
     scaling_bytes_per_rep: int = 4_000_000
     scaling_reps: int = 5
     litellm_calls: int = 256  # one round = 512 spans = one export batch
-    litellm_rounds: int = 4
+    litellm_rounds: int = 5  # pairs of blocks per process (our pipeline, then the no-op one, or the reverse)
     litellm_warmup: int = 30
-    # Processes per variant, alternated: one process's speed can differ from the next one's by up to
-    # 2x on a shared VM (seen here), so the median is taken over several.
-    litellm_processes: int = 4
+    # Paired processes (and as many without a callback): the speed of a process can differ from the
+    # next one's by up to 2x on a shared VM, so the target's comparison is made within each process.
+    litellm_processes: int = 3
     litellm_parallel: bool = False
     memory_spans: tuple[int, int] = (20_000, 100_000)
 
@@ -395,49 +395,62 @@ def _collect(proc: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
 
 
 def bench_litellm(settings: Settings, sink_url: str) -> dict[str, Any]:
-    """litellm.completion(mock_response) with the otel callback: HoneyHive vs no-op exporter vs no callback."""
-    variants = ["honeyhive", "bsp_noop", "none"]
-    plan: list[str] = []
-    for rep in range(settings.litellm_processes):
-        plan.extend(variants if rep % 2 == 0 else list(reversed(variants)))
-    results: list[dict[str, Any]] = []
-
+    """litellm.completion(mock_response) with the otel callback: HoneyHive vs no-op exporter (paired, in the
+    same processes) vs no callback (processes of its own, for reference)."""
     def args(variant: str) -> list[str]:
         return ["_litellm_worker.py", "--variant", variant, "--sink", sink_url,
                 "--calls", str(settings.litellm_calls), "--rounds", str(settings.litellm_rounds),
                 "--warmup", str(settings.litellm_warmup)]
 
+    plan = ["paired", "none"] * settings.litellm_processes
     if settings.litellm_parallel:  # quick mode: precision is not the point
         procs = [_run_worker(args(v)) for v in plan]
         results = [_collect(p, 120) for p in procs]
     else:
-        for variant in plan:
-            results.append(_collect(_run_worker(args(variant)), 180))
+        results = [_collect(_run_worker(args(variant)), 240) for variant in plan]
+    paired = [r for r in results if r["variant"] == "paired"]
+    alone = [r for r in results if r["variant"] == "none"]
     summary: dict[str, Any] = {}
-    for variant in variants:
-        runs = [r for r in results if r["variant"] == variant]
-        wall = [v for r in runs for v in r["wall_ns_per_call"]]
+    for variant in ("honeyhive", "bsp_noop"):
+        samples = [r["samples"][variant] for r in paired]
+        wall = [v for s in samples for v in s["wall"]]
         summary[variant] = {
             "wall_ms_per_call": median(wall) / 1e6,
-            "app_thread_cpu_ms_per_call": median([v for r in runs for v in r["app_thread_cpu_ns_per_call"]]) / 1e6,
-            "process_cpu_ms_per_call": median([v for r in runs for v in r["process_cpu_ns_per_call"]]) / 1e6,
-            "spans_per_call": runs[0]["spans_per_call"] if runs else None,
-            "processes": len(runs),
+            "app_thread_cpu_ms_per_call": median([v for s in samples for v in s["thread"]]) / 1e6,
+            "process_cpu_ms_per_call": median([v for s in samples for v in s["process"]]) / 1e6,
+            "spans_per_call": paired[0]["spans_per_call"],
+            "processes": len(paired),
             "wall_ms_samples": [round(v / 1e6, 3) for v in wall],
-            "exporter_stats": runs[0].get("exporter_stats") if runs else None,
+            "exporter_stats": paired[0]["exporter_stats"] if variant == "honeyhive" else None,
         }
-    ours, noop, none = summary["honeyhive"], summary["bsp_noop"], summary["none"]
+    none_wall = [v for r in alone for v in r["wall_ns_per_call"]]
+    summary["none"] = {
+        "wall_ms_per_call": median(none_wall) / 1e6,
+        "app_thread_cpu_ms_per_call": median([v for r in alone for v in r["app_thread_cpu_ns_per_call"]]) / 1e6,
+        "process_cpu_ms_per_call": median([v for r in alone for v in r["process_cpu_ns_per_call"]]) / 1e6,
+        "spans_per_call": 0,
+        "processes": len(alone),
+        "wall_ms_samples": [round(v / 1e6, 3) for v in none_wall],
+        "exporter_stats": None,
+    }
+    differences = [v for r in paired for v in r["wall_difference_ns_per_call"]]
+    cpu_differences = [ours - noop for r in paired
+                       for ours, noop in zip(r["samples"]["honeyhive"]["process"], r["samples"]["bsp_noop"]["process"],
+                                             strict=True)]
     return {
         "description": "litellm.completion(model='gpt-4o-mini', mock_response='hi'), ms per call on the calling "
-                       "thread (median of rounds of back-to-back calls; each variant in its own processes); "
-                       "process_cpu includes LiteLLM's logging threads and the exporter thread",
+                       "thread. Our pipeline and the no-op exporter alternate block by block inside the same "
+                       "processes (the added cost is the median of the differences between neighbouring "
+                       "blocks); no callback runs in processes of its own. process_cpu includes LiteLLM's "
+                       "logging threads and the exporter thread",
         "calls_per_round": settings.litellm_calls,
-        "rounds_per_process": settings.litellm_rounds,
+        "block_pairs_per_process": settings.litellm_rounds,
         "parallel_processes": settings.litellm_parallel,
         "variants": summary,
-        "added_ms_vs_noop": ours["wall_ms_per_call"] - noop["wall_ms_per_call"],
-        "added_cpu_ms_vs_noop": ours["process_cpu_ms_per_call"] - noop["process_cpu_ms_per_call"],
-        "otel_callback_ms_vs_none": noop["wall_ms_per_call"] - none["wall_ms_per_call"],
+        "wall_difference_ms_samples": [round(v / 1e6, 3) for v in differences],
+        "added_ms_vs_noop": median(differences) / 1e6,
+        "added_cpu_ms_vs_noop": median(cpu_differences) / 1e6,
+        "otel_callback_ms_vs_none": summary["bsp_noop"]["wall_ms_per_call"] - summary["none"]["wall_ms_per_call"],
     }
 
 
@@ -547,7 +560,8 @@ def report(sections: dict[str, Any], targets: list[Target]) -> str:
         for name, v in ll["variants"].items():
             w(f"   {name:<12}{_fmt(v['wall_ms_per_call']):>8}{_fmt(v['app_thread_cpu_ms_per_call']):>9}"
               f"{_fmt(v['process_cpu_ms_per_call']):>13}{_fmt(v['spans_per_call']):>12}\n")
-        w(f"   honeyhive - bsp_noop: wall {_fmt(ll['added_ms_vs_noop'])} ms, process cpu "
+        w(f"   honeyhive - bsp_noop (median of {len(ll['wall_difference_ms_samples'])} paired blocks): "
+          f"wall {_fmt(ll['added_ms_vs_noop'])} ms, process cpu "
           f"{_fmt(ll['added_cpu_ms_vs_noop'])} ms; otel callback itself (bsp_noop - none): "
           f"{_fmt(ll['otel_callback_ms_vs_none'])} ms\n")
     mem = sections.get("memory", {})

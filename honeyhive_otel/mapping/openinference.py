@@ -84,6 +84,7 @@ _MESSAGE_CUT = len(_MESSAGE_PREFIX)
 # normaliser's form (`_message`).
 _PLAIN_FIELDS = frozenset(("role", "content"))
 _JSON_OPENERS = ("{", "[", '"')
+_INT_BOUND = 2**63  # request parameters: `to_jsonable` writes integers beyond it as text
 
 
 def applies(attrs: SpanAttributes, span: Any) -> bool:
@@ -234,9 +235,6 @@ def _apply_params(params: dict[str, Any], draft: Draft, state: _State) -> None:
         draft.config["model"] = str(model)
     if params.get("tools") is not None or params.get("functions") is not None:
         state.invocation_tools = params.get("tools", params.get("functions"))
-
-
-_INT_BOUND = 2**63  # (to_jsonable writes integers beyond it as text)
 
 
 @lru_cache(maxsize=1024)  # parameter names come from a small vocabulary: one regex search each
@@ -457,7 +455,7 @@ def _cost_and_token_details(attrs: SpanAttributes, draft: Draft) -> None:
 def _detail_keys(names: tuple[Any, ...]) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
     """(the `llm.cost.<path>` names with their paths, the `llm.token_count.<kind>.<detail>` names with
     theirs), sorted; the total cost and the usage counts are usage.py's. Once per set of names."""
-    keys = sorted(key for key in names if isinstance(key, str) and key.startswith(("llm.cost.", "llm.token_count.")))
+    keys = sorted(key for key in names if isinstance(key, str) and key.startswith((COST_PREFIX, TOKEN_COUNT_PREFIX)))
     costs = tuple((key, key[len(COST_PREFIX):]) for key in keys
                   if key.startswith(COST_PREFIX) and key != COST_PREFIX + "total")
     tokens = tuple((key, key[len(TOKEN_COUNT_PREFIX):].replace("_details", "")) for key in keys

@@ -287,8 +287,8 @@ def _jsonable_float(text: str) -> Any:
     return number if math.isfinite(number) else ("Infinity" if number > 0 else "-Infinity")
 
 
-# Decodes JSON numbers as `to_jsonable` writes them (NaN and Infinity as strings); plain `json`:
-# orjson would read big ints as floats.
+# Decodes JSON numbers as `to_jsonable` writes them (NaN and Infinity as strings): the exact path of
+# `jsonable_loads` (orjson reads big ints as floats).
 _JSONABLE_NUMBERS = json.JSONDecoder(parse_int=_jsonable_int, parse_float=_jsonable_float, parse_constant=str)
 _INT_BOUND = 2**63
 _WIDE_FLOAT = float(2**63)

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Iterator
 from types import MappingProxyType
 from typing import Any
 
+from opentelemetry.attributes import BoundedAttributes
+
 from .values import is_blank
 
 # Bound on the number of indexed slots rebuilt from `prefix.N.field` keys (index bombs).
@@ -38,7 +40,7 @@ class SpanAttributes:
     def __init__(self, attributes: Any, debug: bool = False) -> None:
         try:
             # (Not `if attributes`: the truth test of an SDK span's attributes is a Python-level `len`.)
-            attrs: dict[str, Any] = _copy(attributes) if attributes is not None else {}
+            attrs: dict[str, Any] = plain_dict(attributes) if attributes is not None else {}
         except Exception:  # noqa: BLE001 - hostile mappings must not break the export
             attrs = {}
         try:
@@ -351,11 +353,12 @@ def _scope_texts(scope: Any) -> tuple[str, str]:
     return texts
 
 
-def _copy(attributes: Any) -> dict[str, Any]:
-    """A plain dict of the span's attributes. `ReadableSpan.attributes` is a read-only proxy of
-    `BoundedAttributes`, whose own `copy()` is a C-level dict copy; `dict(proxy)` would instead
-    call the mapping's `__getitem__` once per key."""
-    if type(attributes) is MappingProxyType:
+def plain_dict(attributes: Any) -> dict[str, Any]:
+    """A plain dict of an attribute mapping. The SDK's are `BoundedAttributes` (an event's, a
+    resource's) or a read-only proxy of one (`ReadableSpan.attributes`); its own `copy()` is a
+    C-level dict copy, where `dict(mapping)` would call its Python `__getitem__` once per key."""
+    kind = type(attributes)
+    if kind is MappingProxyType or kind is BoundedAttributes:
         try:
             copied = attributes.copy()
         except Exception:  # noqa: BLE001 - a hostile mapping's copy(): fall back to dict()

@@ -13,10 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry.attributes import BoundedAttributes
-
 from . import messages as msg
-from .attributes import SpanAttributes
+from .attributes import SpanAttributes, plain_dict
 from .draft import Draft
 from .values import (
     as_bool,
@@ -391,10 +389,7 @@ def completion_output(text: str, finish: Sequence[Any] | None = None) -> dict[st
 
 
 def _event_attributes(event: Any) -> dict[str, Any]:
-    attributes = getattr(event, "attributes", None) or {}
-    # The SDK's BoundedAttributes copies itself at C level; `dict()` would call its Python
-    # `__iter__` and `__getitem__` once per key.
-    attributes = attributes.copy() if type(attributes) is BoundedAttributes else dict(attributes)
+    attributes = plain_dict(getattr(event, "attributes", None) or {})
     body = attributes.pop("gen_ai.event.content", None)
     if isinstance(body, str):
         parsed = parse_json(body)

@@ -118,27 +118,15 @@ class SessionResolver:
             name, per_call_user_properties = self._scope(attrs, draft, keys.scope, origin, metadata, user_properties)
             metadata.update(draft.session_metadata)
             user_properties.update(per_call_user_properties)
-        if raw_id is not None:
-            metadata["raw_session_id"] = raw_id
-        return SessionInfo(  # positional (session_id, session_name, source, start_time, metadata, user_properties)
-            session_id,
-            str(name),
-            source,
-            start_time_ms,
-            # (a metadata holding the raw id alone, a text, is JSON-safe as it is)
-            _jsonable(metadata) if len(metadata) > (raw_id is not None) else metadata,
-            _jsonable(user_properties) if user_properties else user_properties,
-        )
+        metadata, user_properties = _session_values(metadata, user_properties, raw_id)
+        # (positional: session_id, session_name, source, start_time, metadata, user_properties)
+        return SessionInfo(session_id, str(name), source, start_time_ms, metadata, user_properties)
 
     def _configured(self, raw_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
         """(metadata, user properties) of a session created with the configured values and its raw id
         alone; kept per raw id (`_configured_values`) and shared by the SessionInfo of every such span
         (read-only)."""
-        metadata = dict(self.metadata)
-        if raw_id is not None:
-            metadata["raw_session_id"] = raw_id
-        found = (_jsonable(metadata) if len(metadata) > (raw_id is not None) else metadata,
-                 _jsonable(dict(self.user_properties)) if self.user_properties else {})
+        found = _session_values(dict(self.metadata), dict(self.user_properties), raw_id)
         if raw_id is None or len(raw_id) <= _CONFIGURED_ID_CHARS:  # long (hostile) ids are not kept
             if len(self._configured_values) >= _MAX_CONFIGURED:
                 self._configured_values.clear()  # many distinct sessions (not a few): start over
@@ -267,6 +255,17 @@ def _read_context(attrs: SpanAttributes, draft: Draft) -> _Scoped:
         draft.metadata["tags"] = list(dict.fromkeys([*existing, *scoped.tags]))
     attrs.consume(*CONTEXT_KEYS)
     return scoped
+
+
+def _session_values(metadata: dict[str, Any], user_properties: dict[str, Any],
+                    raw_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A session's (freshly built) metadata, with its raw id when it has one, and user properties,
+    both JSON-safe."""
+    if raw_id is not None:
+        metadata["raw_session_id"] = raw_id
+    # (a metadata holding the raw id alone, a text, is JSON-safe as it is)
+    return (_jsonable(metadata) if len(metadata) > (raw_id is not None) else metadata,
+            _jsonable(user_properties) if user_properties else user_properties)
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:

@@ -168,7 +168,8 @@ def captured_spans(prefix: str, count: int) -> list[ReadableSpan]:
     """`count` spans replayed from the captured fixtures `tests/fixtures/spans/<prefix>_*.json` (spans
     that real instrumentors produced: see that folder's README), each capture repeated under a new
     trace id. Spans of one capture share one Resource object, as the spans of one provider do."""
-    sys.path.insert(0, str(FIXTURES.parent.parent))
+    if str(FIXTURES.parent.parent) not in sys.path:  # (tests/: its support package replays fixtures)
+        sys.path.insert(0, str(FIXTURES.parent.parent))
     from support.spans import dict_to_span, load_fixture
 
     captures = [load_fixture(path)["spans"] for path in sorted(FIXTURES.glob(f"{prefix}_*.json"))]

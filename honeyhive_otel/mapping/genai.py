@@ -77,8 +77,9 @@ AGENT_KEYS = ("gen_ai.agent.name", "gen_ai.agent.id", "gen_ai.agent.description"
 # Every attribute a section reads: a span carrying none of them skips the section's lookups.
 _TOOL_KEYS = frozenset({"gen_ai.tool.name", "gen_ai.tool.description", "gen_ai.tool.call.id", "gen_ai.tool.type",
                         *TOOL_CALL_ARGUMENT_KEYS, *TOOL_CALL_RESULT_KEYS})
-_RETRIEVAL_KEYS = frozenset({"gen_ai.embeddings.dimension.count", "gen_ai.retrieval.documents", "gen_ai.data_source.id",
-                             *RETRIEVAL_QUERY_KEYS})
+_DIMENSION_COUNT = "gen_ai.embeddings.dimension.count"
+_RETRIEVAL_ONLY_KEYS = frozenset({"gen_ai.retrieval.documents", "gen_ai.data_source.id", *RETRIEVAL_QUERY_KEYS})
+_RETRIEVAL_KEYS = _RETRIEVAL_ONLY_KEYS | {_DIMENSION_COUNT}
 _CONTEXT_KEYS = frozenset({*USER_KEYS, *AGENT_KEYS})
 _OPENAI_RESPONSE_KEYS = frozenset({*SERVICE_TIER_KEYS, *FINGERPRINT_KEYS})
 _RESPONSE_MODEL, _RESPONSE_ID = "gen_ai.response.model", "gen_ai.response.id"
@@ -162,9 +163,9 @@ def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
         if not tail.isdisjoint(_TOOL_KEYS):
             _tool(attrs, draft)
         if not tail.isdisjoint(_RETRIEVAL_KEYS):
-            _embeddings_and_retrieval(attrs, draft)
+            _embeddings_and_retrieval(attrs, draft, tail)
         if not tail.isdisjoint(_CONTEXT_KEYS):
-            _context(attrs, draft, tail)
+            _context(attrs, draft, plan)
 
 
 def finish_reasons(value: Any) -> list[Any] | None:
@@ -195,6 +196,8 @@ class _KeyPlan:
     indexed: bool  # gen_ai.prompt.N.* or gen_ai.completion.N.*
     response: frozenset[str]  # of _RESPONSE_KEYS
     tail: frozenset[str]  # of _TAIL_KEYS
+    user: tuple[str, ...]  # USER_KEYS, in that order (the first set one wins)
+    agent: tuple[str, ...]  # AGENT_KEYS, in that order
 
 
 def _make_plan(keys: tuple[Any, ...]) -> _KeyPlan:
@@ -221,6 +224,8 @@ def _make_plan(keys: tuple[Any, ...]) -> _KeyPlan:
         indexed=any(isinstance(key, str) and key.startswith(_INDEXED_PREFIXES) for key in names),
         response=names & _RESPONSE_KEYS,
         tail=names & _TAIL_KEYS,
+        user=tuple(key for key in USER_KEYS if key in names),
+        agent=tuple(key for key in AGENT_KEYS if key in names),
     )
 
 
@@ -564,19 +569,24 @@ def _response(attrs: SpanAttributes, draft: Draft, finish_reasons: Sequence[Any]
         metadata.setdefault("finish_reasons", msg.normalize_finish_reasons(finish))
     if present.isdisjoint(_RARE_RESPONSE_KEYS):
         return
+    # (The few keys read inline, not by a `_first_set` call per table: OpenAI's spans carry both.)
     for key, name in FIRST_TOKEN_KEYS:
         if key in present:
             value = raw[key]
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 draft.metrics.setdefault(name, value)
-    if not present.isdisjoint(SERVICE_TIER_KEYS):
-        tier = _first_set(raw, SERVICE_TIER_KEYS)
-        if tier is not None:
-            metadata.setdefault("service_tier", str(tier))
-    if not present.isdisjoint(FINGERPRINT_KEYS):
-        fingerprint = _first_set(raw, FINGERPRINT_KEYS)
-        if fingerprint is not None:
-            metadata.setdefault("system_fingerprint", str(fingerprint))
+    for key in SERVICE_TIER_KEYS:  # the first one set
+        if key in present:
+            tier = raw[key]
+            if not is_blank(tier):
+                metadata.setdefault("service_tier", str(tier))
+                break
+    for key in FINGERPRINT_KEYS:  # the first one set
+        if key in present:
+            fingerprint = raw[key]
+            if not is_blank(fingerprint):
+                metadata.setdefault("system_fingerprint", str(fingerprint))
+                break
 
 
 def _first_set(raw: dict[str, Any], keys: tuple[str, ...]) -> Any:
@@ -602,10 +612,14 @@ def _tool(attrs: SpanAttributes, draft: Draft) -> None:
         draft.config.setdefault("tool_type", str(tool_type))
 
 
-def _embeddings_and_retrieval(attrs: SpanAttributes, draft: Draft) -> None:
-    dimension = as_int(attrs.get("gen_ai.embeddings.dimension.count"))
-    if dimension is not None:
-        draft.embedding_output = {**(draft.embedding_output or {}), "dimension": dimension}
+def _embeddings_and_retrieval(attrs: SpanAttributes, draft: Draft, present: frozenset[str]) -> None:
+    """`present`: the span's tool, retrieval and context keys (an embeddings span has only the first)."""
+    if _DIMENSION_COUNT in present:
+        dimension = as_int(attrs.get(_DIMENSION_COUNT))
+        if dimension is not None:
+            draft.embedding_output = {**(draft.embedding_output or {}), "dimension": dimension}
+    if present.isdisjoint(_RETRIEVAL_ONLY_KEYS):
+        return
     query = attrs.get(*RETRIEVAL_QUERY_KEYS, field="inputs.query")
     if query is not None:
         draft.set_default("query", query)
@@ -618,14 +632,21 @@ def _embeddings_and_retrieval(attrs: SpanAttributes, draft: Draft) -> None:
         draft.config.setdefault("data_source_id", str(data_source))
 
 
-def _context(attrs: SpanAttributes, draft: Draft, present: frozenset[str]) -> None:
-    """`present`: the span's tool, retrieval and context keys."""
-    user = attrs.get(*USER_KEYS, field="user_properties.user_id")
-    if not is_blank(user):
-        draft.user_properties.setdefault("user_id", str(user))
-    for key in AGENT_KEYS:
-        if key not in present:
-            continue
-        value = attrs.get(key)
+def _context(attrs: SpanAttributes, draft: Draft, plan: _KeyPlan) -> None:
+    """The user and agent keys of `plan` (the span's), each consumed, read or blank."""
+    raw, consumed = attrs.raw, attrs.consumed
+    user_keys = plan.user
+    if user_keys:
+        consumed.update(user_keys)
+        for key in user_keys:  # the first one set
+            user = raw[key]
+            if not is_blank(user):
+                if attrs.debug:
+                    attrs.note("user_properties.user_id", key)
+                draft.user_properties.setdefault("user_id", str(user))
+                break
+    for key in plan.agent:
+        consumed.add(key)
+        value = raw[key]
         if not is_blank(value):
             draft.metadata.setdefault(key.removeprefix("gen_ai.").replace(".", "_"), value)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from . import messages as msg
@@ -27,6 +28,7 @@ from .draft import Draft
 from .event_type import MODEL
 from .usage import TOKEN_SOURCES
 from .values import (
+    MAX_DEPTH,
     as_float,
     as_int,
     as_list,
@@ -68,8 +70,10 @@ TOKEN_KEYS = frozenset(key for keys in TOKEN_SOURCES.values() for key in keys)
 SDK_NAME = "telemetry.sdk.name"
 TOTAL_USAGE = "gen_ai.client.token.usage"
 TIME_PER_TOKEN = "gen_ai.server.time_per_output_token"
-CONTEXT_KEYS = frozenset((SDK_NAME, "gen_ai.environment", "deployment.environment", "gen_ai.application_name",
-                          "service.name", *METADATA_KEYS))
+# metadata.environment and metadata.application: the first set one of each, in this order.
+ENVIRONMENT_KEYS = ("gen_ai.environment", "deployment.environment")
+APPLICATION_KEYS = ("gen_ai.application_name", "service.name")
+CONTEXT_KEYS = frozenset((SDK_NAME, *ENVIRONMENT_KEYS, *APPLICATION_KEYS, *METADATA_KEYS))
 USAGE_KEYS = frozenset((TOTAL_USAGE, *EXTRA_USAGE, TIME_PER_TOKEN))
 RESPONSE_TOOL_CALLS, TOOL_NAMES = "gen_ai.response.tool_calls", "gen_ai.tool.name"
 # Every single key `apply` reads to decide what to do: intersected once with the span's keys,
@@ -110,22 +114,66 @@ def _openlit_resource(resource: Any) -> bool:
 
 
 def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
-    present = attrs.present(READ_KEYS)
-    if not present.isdisjoint(CONTEXT_KEYS):
-        _context(attrs, draft, present)
-    if not present.isdisjoint(USAGE_KEYS):
-        _usage_and_latency(attrs, draft, present)
-    if attrs.has_prefix("gen_ai.agent.") or attrs.has_prefix("gen_ai.workflow."):
+    plan: _KeyPlan = attrs.derived(_make_plan)  # worked out once per tuple of attribute names
+    present = plan.present
+    if plan.context:
+        _context(attrs, draft, plan)
+    if plan.usage:
+        _usage_and_latency(attrs, draft, plan)
+    if plan.agent_or_workflow:
         _agent_and_workflow(attrs, draft)
     if draft.event_type != MODEL:
         return
-    _old_prompt(span, attrs, draft)
-    _choices(attrs.events(span), draft)
+    if draft.chat_history and not plan.input_messages:  # (`_old_prompt` changes nothing otherwise)
+        _old_prompt(span, attrs, draft)
+    if not draft.output:  # (`_choices` fills only an empty output)
+        _choices(attrs.events(span), draft)
     _placeholder_output(draft)
-    _tool_calls(attrs, draft, present)
+    _tool_calls(attrs, draft, present, plan.indexed_tool_calls)
     _finish_reason(attrs, draft)
     if str(attrs.peek("gen_ai.operation.name") or "").strip().lower() in EMBEDDING_OPERATIONS:
         to_embedding_input(draft, _raw_embedding_input(attrs, span))
+
+
+# ----- which attributes a span has -------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _KeyPlan:
+    """Which of the attributes `apply` reads a span has. Worked out once per tuple of attribute
+    names (`SpanAttributes.derived`): the spans of one instrumentation share a few such tuples."""
+
+    present: frozenset[str]  # of READ_KEYS
+    context: frozenset[str]  # of CONTEXT_KEYS: every one `_context` consumes
+    environment: tuple[str, ...]  # ENVIRONMENT_KEYS, in that order (the first set one wins)
+    application: tuple[str, ...]  # APPLICATION_KEYS, likewise
+    metadata: tuple[tuple[str, str], ...]  # (key, field) of METADATA_KEYS
+    usage: frozenset[str]  # of USAGE_KEYS: every one `_usage_and_latency` consumes
+    extra_usage: tuple[tuple[str, str], ...]  # (key, field) of EXTRA_USAGE
+    token_keys: bool  # any of TOKEN_KEYS (then `gen_ai.client.token.usage` is not the total)
+    agent_or_workflow: bool  # gen_ai.agent.* or gen_ai.workflow.*
+    input_messages: bool  # gen_ai.input.messages
+    indexed_tool_calls: bool  # gen_ai.tool_call.*
+
+
+def _make_plan(keys: tuple[Any, ...]) -> _KeyPlan:
+    names = frozenset(keys)
+    present = READ_KEYS & names
+
+    def has_prefix(prefix: str) -> bool:
+        return any(isinstance(key, str) and key.startswith(prefix) for key in names)
+
+    return _KeyPlan(
+        present=present,
+        context=present & CONTEXT_KEYS,
+        environment=tuple(key for key in ENVIRONMENT_KEYS if key in names),
+        application=tuple(key for key in APPLICATION_KEYS if key in names),
+        metadata=tuple((key, field) for key, field in METADATA_KEYS.items() if key in names),
+        usage=present & USAGE_KEYS,
+        extra_usage=tuple((key, field) for key, field in EXTRA_USAGE.items() if key in names),
+        token_keys=not names.isdisjoint(TOKEN_KEYS),
+        agent_or_workflow=has_prefix("gen_ai.agent.") or has_prefix("gen_ai.workflow."),
+        input_messages="gen_ai.input.messages" in names,
+        indexed_tool_calls=has_prefix("gen_ai.tool_call."),
+    )
 
 
 # ----- detection ----------------------------------------------------------------------
@@ -139,37 +187,49 @@ def _has_genai(attrs: SpanAttributes, span: Any) -> bool:
 
 
 # ----- context, usage, latency ----------------------------------------------------------
-def _context(attrs: SpanAttributes, draft: Draft, present: set[str]) -> None:
-    attrs.consume(SDK_NAME)
-    # `deployment.environment` also decides `source` (the mapper peeks it; consuming is safe).
-    environment = attrs.get("gen_ai.environment", "deployment.environment", field="metadata.environment")
-    if not is_blank(environment):
-        draft.metadata.setdefault("environment", str(environment))
-    application = attrs.get("gen_ai.application_name", "service.name", field="metadata.application")
-    if not is_blank(application):
-        draft.metadata.setdefault("application", str(application))
-    for key, field in METADATA_KEYS.items():
-        if key in present:
-            value = attrs.get(key)
-            if not is_blank(value):
-                draft.metadata.setdefault(field, str(value))
+def _context(attrs: SpanAttributes, draft: Draft, plan: _KeyPlan) -> None:
+    # Every context attribute the span has is consumed, read or blank (as `SpanAttributes.get`
+    # consumes): one update, then plain reads. `deployment.environment` also decides `source`
+    # (the mapper peeks it; consuming is safe).
+    attrs.consumed.update(plan.context)
+    raw, metadata = attrs.raw, draft.metadata
+    for key in plan.environment:  # the first one set
+        value = raw[key]
+        if not is_blank(value):
+            if attrs.debug:
+                attrs.note("metadata.environment", key)
+            metadata.setdefault("environment", str(value))
+            break
+    for key in plan.application:  # the first one set
+        value = raw[key]
+        if not is_blank(value):
+            if attrs.debug:
+                attrs.note("metadata.application", key)
+            metadata.setdefault("application", str(value))
+            break
+    for key, field in plan.metadata:
+        value = raw[key]
+        if not is_blank(value):
+            metadata.setdefault(field, str(value))
 
 
-def _usage_and_latency(attrs: SpanAttributes, draft: Draft, present: set[str]) -> None:
+def _usage_and_latency(attrs: SpanAttributes, draft: Draft, plan: _KeyPlan) -> None:
+    # Every one present is consumed; `as_int`/`as_float` give None for a blank value.
+    present = plan.usage
+    attrs.consumed.update(present)
+    raw = attrs.raw
     # `gen_ai.client.token.usage` is a metric name OpenLIT also writes on the span: the total.
     if TOTAL_USAGE in present:
-        total = as_int(attrs.get(TOTAL_USAGE))
-        # (a dict view's isdisjoint walks the smaller side: the table, not every span key)
-        if total is not None and total >= 0 and attrs.raw.keys().isdisjoint(TOKEN_KEYS):
+        total = as_int(raw[TOTAL_USAGE])
+        if total is not None and total >= 0 and not plan.token_keys:
             draft.metadata.setdefault("total_tokens", total)
-    for key, field in EXTRA_USAGE.items():
-        if key in present:
-            value = as_int(attrs.get(key))
-            if value is not None and value >= 0:
-                draft.metadata.setdefault(field, value)
+    for key, field in plan.extra_usage:
+        value = as_int(raw[key])
+        if value is not None and value >= 0:
+            draft.metadata.setdefault(field, value)
     # Zero means "not measured" here (OpenLIT writes 0 for a non-streamed call).
     if TIME_PER_TOKEN in present:
-        per_token = as_float(attrs.get(TIME_PER_TOKEN))
+        per_token = as_float(raw[TIME_PER_TOKEN])
         if per_token is not None and per_token > 0:
             draft.metrics.setdefault("time_per_output_token_s", per_token)
 
@@ -200,8 +260,11 @@ def _has_old_prompt(attrs: SpanAttributes, span: Any) -> bool:
         return False
     if isinstance(attrs.peek("gen_ai.prompt"), str):
         return True
-    return any(getattr(event, "name", "") == PROMPT_EVENT
-               and isinstance((event.attributes or {}).get("gen_ai.prompt"), str) for event in attrs.events(span))
+    for event in attrs.events(span):  # (a loop: a generator costs a frame per span)
+        if getattr(event, "name", "") == PROMPT_EVENT:
+            if isinstance((event.attributes or {}).get("gen_ai.prompt"), str):
+                return True
+    return False
 
 
 def _old_prompt(span: Any, attrs: SpanAttributes, draft: Draft) -> None:
@@ -230,24 +293,39 @@ def _choices(span_events: tuple[Any, ...], draft: Draft) -> None:
 
 def _placeholder_output(draft: Draft) -> None:
     """Old builds log "Function called with tools" instead of the reply: not model output."""
-    if not draft.output:
+    output = draft.output
+    if not output:
         return
-    for choice in [draft.output, *(draft.output.get("choices") or [])]:
-        if choice.get("content") == TOOLS_PLACEHOLDER and not choice.get("tool_calls"):
-            choice["content"] = None
+    _drop_placeholder(output)
+    for choice in output.get("choices") or ():
+        _drop_placeholder(choice)
 
 
-def _tool_calls(attrs: SpanAttributes, draft: Draft, present: set[str]) -> None:
-    """Tool calls from `gen_ai.response.tool_calls` or 1.35+'s joined `gen_ai.tool.*` keys."""
+def _drop_placeholder(choice: dict[str, Any]) -> None:
+    if choice.get("content") == TOOLS_PLACEHOLDER and not choice.get("tool_calls"):
+        choice["content"] = None
+
+
+def _tool_calls(attrs: SpanAttributes, draft: Draft, present: frozenset[str], indexed: bool) -> None:
+    """Tool calls from `gen_ai.response.tool_calls`, 1.35+'s joined `gen_ai.tool.*` keys or, when
+    `indexed` (the span has `gen_ai.tool_call.*` keys), LangGraph's indexed ones."""
     calls = []
     if RESPONSE_TOOL_CALLS in present:
         calls = parse_tool_calls(attrs.get(RESPONSE_TOOL_CALLS, field="outputs.tool_calls"))
+    has_calls = draft.output and draft.output.get("tool_calls")
     if not calls and TOOL_NAMES in present:
-        calls = _joined_tool_calls(attrs.peek(TOOL_NAMES), attrs.peek("gen_ai.tool.call.id"),
-                                   attrs.peek("gen_ai.tool.args"))
-    if not calls:
+        raw = attrs.raw
+        arguments = raw.get("gen_ai.tool.args")
+        # 1.35+ also writes the calls in gen_ai.output.messages, which GenAI read: the joined calls
+        # would be dropped, so they are not built. Unless the indexed keys depend on them (read only
+        # when these give no call), or the arguments nest deep enough that decoding them could
+        # raise (the error is reported as before).
+        if has_calls and not indexed and not _may_nest_deep(arguments):
+            return
+        calls = _joined_tool_calls(raw[TOOL_NAMES], raw.get("gen_ai.tool.call.id"), arguments)
+    if not calls and indexed:
         calls = _indexed_tool_calls(attrs)
-    if not calls or (draft.output and draft.output.get("tool_calls")):
+    if not calls or has_calls:
         return
     output = dict(draft.output or {"role": "assistant", "content": None, "finish_reason": None})
     output["tool_calls"] = calls
@@ -307,6 +385,12 @@ def _joined_tool_calls(names: Any, ids: Any, args: Any) -> list[dict[str, Any]]:
         arguments = arg_list[index] if index < len(arg_list) else (args if len(name_list) == 1 else None)
         calls.append(msg.tool_call(call_id, name, arguments))
     return calls
+
+
+def _may_nest_deep(value: Any) -> bool:
+    """Whether `_json_sequence(value)` could nest deeper than MAX_DEPTH (and so, in principle, hit the
+    recursion limit): a text with fewer brackets cannot."""
+    return isinstance(value, str) and value.count("[") + value.count("{") > MAX_DEPTH
 
 
 def _json_sequence(text: str) -> list[Any]:

@@ -37,7 +37,18 @@ from . import messages as msg
 from .attributes import SpanAttributes
 from .draft import Draft
 from .event_type import CHAIN, MODEL, TOOL
-from .values import as_bool, as_float, as_int, as_list, is_blank, parse_json, parse_repr
+from .values import (
+    MAX_DEPTH,
+    as_bool,
+    as_float,
+    as_int,
+    as_list,
+    decoded_as_json,
+    is_blank,
+    parse_json,
+    parse_json_fast,
+    parse_repr,
+)
 
 CONVENTION = "litellm"
 SCOPE = "litellm"
@@ -82,6 +93,9 @@ REPR_WORDS = frozenset(("None", "True", "False"))
 _RATE_PREFIXES = ("discount", "margin")
 COST_PREFIXES = ("gen_ai.cost.", "litellm.cost.")
 TOTAL_COST_NAMES = ("total_cost", "total")  # read by usage.py
+# The router's response headers `_router_context` reads (an SDK call has none of them).
+ROUTER_HEADERS = frozenset(("x-litellm-model-group", "x-litellm-attempted-retries",
+                            "x-litellm-attempted-fallbacks"))
 # metadata.litellm.<name> that only the callback's record of the call holds (after those the
 # span may carry: model_group ... cache_hit).
 STORED_ROUTER_FIELDS = ("routing_strategy", "max_retries", "trace_id", "attempt", "previous_attempts", "deployment")
@@ -92,6 +106,17 @@ REQUEST_KEYS = frozenset((
     "litellm.model_group", "litellm.provider.model", "litellm.cache_hit", "litellm.saved_cache_cost",
     "gen_ai.cost.total_cost", "litellm.cost.total", "error.type",
 ))
+# The `hidden_params` fields the request mapping reads (`_hidden_params` checks what orjson made of
+# them: a reader of another field adds it here); the rest (cache key, batch counts...) is never read.
+HIDDEN_FIELDS = ("model_id", "api_base", "litellm_model_name", "additional_headers", "response_cost",
+                 "litellm_overhead_time_ms")
+_WIDE_FLOAT = float(2**63)  # orjson reads an integer beyond 64 bits as a float at least this large
+_TEXT_TYPE = frozenset((str,))
+# `_usage_mapping`: the longest text it decodes (`parse_repr` walks the value of a longer one); the
+# mappings `_usage_details` reads counts from.
+_SHORT_USAGE_CHARS = 1_000
+_USAGE_DETAILS = ("prompt_tokens_details", "completion_tokens_details")
+_INT_BOUND = 2**63
 # Caller request parameters (from the callback) that become config when the span lacks them.
 REQUEST_PARAMETERS = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed", "n",
                       "presence_penalty", "frequency_penalty", "tool_choice", "response_format", "reasoning_effort",
@@ -138,24 +163,33 @@ def _is_raw_request_span(attrs: SpanAttributes, span: Any) -> bool:
     Streams and mocked calls leave it empty (behind the proxy: only the team stamp); then only
     its default name identifies it.
     """
-    if getattr(span, "parent", None) is None or attrs.has("litellm.call_id") or attrs.has("service") \
-            or _is_proxy_request_span(attrs, span):
+    if getattr(span, "parent", None) is None:
         return False
-    named = str(getattr(span, "name", "")) == "raw_gen_ai_request"
-    keys = attrs.raw
-    if not keys:
-        return named
-    # Every key is `llm.<provider>.<field>` (the provider's request/response body) or the team stamp on it.
+    body_only, has_body = attrs.derived(_raw_body_keys)
+    if not body_only:
+        return False
+    # (Body keys only: no `litellm.call_id`, `service` or proxy request keys; a server span is the proxy's.)
+    kind = getattr(span, "kind", None)
+    if kind is SpanKind.SERVER if type(kind) is SpanKind else getattr(kind, "name", "") == "SERVER":
+        return False
+    return has_body or str(getattr(span, "name", "")) == "raw_gen_ai_request"
+
+
+def _raw_body_keys(names: tuple[Any, ...]) -> tuple[bool, bool]:
+    """(whether every name is `llm.<provider>.<field>` (the provider's request/response body) or the
+    team stamp on it, whether one is a body key): once per tuple of names."""
     has_body = False
-    for key in keys:
+    for key in names:
+        if type(key) is not str:
+            return False, False
         if key.startswith("llm."):
             end = key.find(".", 4)
             if end < 0 or key[4:end] in _NOT_RAW_SEGMENTS:
-                return False
+                return False, False
             has_body = True
         elif not key.startswith("metadata.user_api_key_team_"):
-            return False
-    return named or has_body
+            return False, False
+    return True, has_body
 
 
 # ----- apply ------------------------------------------------------------------------
@@ -230,7 +264,7 @@ def _steer_from_request_store(span: Any, draft: Draft) -> None:
 def _request(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
     present = attrs.present(REQUEST_KEYS)
     call_id = str(attrs.get("litellm.call_id"))
-    hidden = _json_object(_read(attrs, present, "hidden_params"))
+    hidden = _hidden_params(_read(attrs, present, "hidden_params"))
     stored = _stored(attrs, span, call_id, hidden, present)
     values = _metadata_values(attrs)
     section = _litellm_section(draft)
@@ -295,6 +329,33 @@ def _call_type(attrs: SpanAttributes, present: set[str]) -> str | None:
         operation = attrs.peek("gen_ai.operation.name")
         value = "embedding" if operation == "embeddings" else None
     return str(value) if not is_blank(value) else None
+
+
+def _hidden_params(value: Any) -> dict[str, Any]:
+    """`_json_object(value)` as its readers see it (its HIDDEN_FIELDS): decoded by orjson, several
+    times faster than `json`, when that gives those fields `json`'s values (`_as_json_decodes`) and
+    the text has too few brackets to be refused as too deep."""
+    if type(value) is str:
+        decoded = parse_json_fast(value)
+        if type(decoded) is dict and value.count("{") + value.count("[") <= MAX_DEPTH:
+            for name in HIDDEN_FIELDS:
+                field = decoded.get(name)
+                if field is not None and type(field) is not str and not _as_json_decodes(field):
+                    break
+            else:
+                return decoded
+    return _json_object(value)
+
+
+def _as_json_decodes(value: Any) -> bool:
+    """Whether `value`, decoded by orjson, is what `json` decodes: orjson reads every JSON value as
+    `json` does but an integer beyond 64 bits, which it reads as a whole float of that size."""
+    kind = type(value)
+    if kind is float:
+        return -_WIDE_FLOAT < value < _WIDE_FLOAT or not value.is_integer()
+    if kind is dict and _TEXT_TYPE.issuperset(map(type, value.values())):
+        return True  # (the provider's response headers: texts only, told without a walk)
+    return (kind is not dict and kind is not list) or decoded_as_json(value)
 
 
 def _json_object(value: Any) -> dict[str, Any]:
@@ -403,8 +464,9 @@ def _router_context(attrs: SpanAttributes, hidden: dict[str, Any], stored: dict[
                     section: dict[str, Any], draft: Draft, present: set[str]) -> None:
     """Model group, deployment, retries and fallbacks: span first, then the callback's record."""
     headers = hidden.get("additional_headers")
-    if not headers or not isinstance(headers, Mapping):
-        headers = None  # (usually `{}`: an SDK call, no router headers)
+    if (not headers or (type(headers) is not dict and not isinstance(headers, Mapping))
+            or ROUTER_HEADERS.isdisjoint(headers)):
+        headers = None  # (an SDK call: `{}`, or only the provider's `llm_provider-*` headers)
     fields = (
         ("model_group", _read(attrs, present, "litellm.model_group")
          or (headers.get("x-litellm-model-group") if headers else None)),
@@ -457,11 +519,12 @@ def _usage_details(usage: Any, draft: Draft) -> None:
         # behind an escape (double-encoded JSON): with one `{`, it holds no details to read.
         if usage.count("{") < 2 and "\\" not in usage:
             return  # (e.g. `'prompt_tokens_details': None`, as mocked responses write it)
-        usage = parse_repr(usage)
-    if not isinstance(usage, Mapping):
+        usage = _usage_mapping(usage)
+    # (`type(...) is dict` first: a decoded value is a dict, and `isinstance(..., Mapping)` is an ABC check)
+    if type(usage) is not dict and not isinstance(usage, Mapping):
         return
     prompt_details = usage.get("prompt_tokens_details")
-    if isinstance(prompt_details, Mapping):
+    if type(prompt_details) is dict or isinstance(prompt_details, Mapping):
         cached = as_int(prompt_details.get("cached_tokens"))
         if cached is not None:
             draft.metadata.setdefault("cache_read_tokens", cached)
@@ -469,10 +532,47 @@ def _usage_details(usage: Any, draft: Draft) -> None:
         if written is not None:
             draft.metadata.setdefault("cache_write_tokens", written)
     completion_details = usage.get("completion_tokens_details")
-    if isinstance(completion_details, Mapping):
+    if type(completion_details) is dict or isinstance(completion_details, Mapping):
         reasoning = as_int(completion_details.get("reasoning_tokens"))
         if reasoning is not None:
             draft.metadata.setdefault("reasoning_tokens", reasoning)
+
+
+def _usage_mapping(text: str) -> Any:
+    """`parse_repr(text)` as `_usage_details` reads it (the counts in its two details mappings).
+
+    LiteLLM writes the usage object as the repr of a dict of counts: single-quoted keys, numbers,
+    nested dicts. When the text is ASCII without `"` or backslash (so every `'` opens or closes a
+    string, and no string holds an escape), and short and shallow enough for `parse_repr` to use its
+    decoded value as it is, the text with its quotes swapped and `None` spelled `null` is JSON of the
+    same value, or no JSON at all (`True`, tuples...: `parse_repr` decides), unless it holds one of the
+    JSON words Python refuses (`null`, `true`, `false`). (A `None` inside a string is respelled too:
+    no count read changes, a text is never a number either way.) orjson decodes it several times
+    faster than `parse_repr` converts and decodes the text, and reads numbers as it does but an integer
+    beyond 64 bits (a float for orjson, a text for `parse_repr`): when a count may be one, `parse_repr` decides.
+    """
+    if ('"' not in text and "\\" not in text and "'" in text and len(text) <= _SHORT_USAGE_CHARS and text.isascii()
+            and text.count("{") + text.count("[") <= MAX_DEPTH
+            and "null" not in text and "true" not in text and "false" not in text):
+        as_json = text.replace("'", '"')
+        if "None" in as_json:
+            as_json = as_json.replace("None", "null")  # (streamed calls: `'text_tokens': None`)
+        decoded = parse_json_fast(as_json)
+        if type(decoded) is dict and _plain_counts(decoded):
+            return decoded
+    return parse_repr(text)
+
+
+def _plain_counts(usage: dict[str, Any]) -> bool:
+    """Whether each number in the details mappings of `usage` (decoded by orjson) is within +-2**63."""
+    for name in _USAGE_DETAILS:
+        details = usage.get(name)
+        if type(details) is dict:
+            for value in details.values():
+                kind = type(value)
+                if (kind is int or kind is float) and not -_INT_BOUND <= value <= _INT_BOUND:
+                    return False
+    return True
 
 
 def _cost_plan(names: tuple[Any, ...]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:

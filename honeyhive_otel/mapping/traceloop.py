@@ -66,6 +66,12 @@ READ_KEYS = frozenset((*SECRET_KEYS, ENTITY_INPUT, ENTITY_OUTPUT, ENTITY_NAME, *
                        PROMPT_FILTER, *MODEL_KEYS))
 CHUNK_EVENTS = ("llm.content.completion.chunk", "gen_ai.content.completion.chunk")
 EMBEDDING_TYPES = ("embedding", "embeddings")
+# Tool parameters texts `_functions` leaves to `normalize_tool_definitions` (see `_short_object_text`):
+# at most this long (its walk truncates keys over 1000 chars) and this nested (it cuts the parameters
+# of a definition 62 levels down: two below the top of the list it walks).
+_SHORT_SCHEMA_CHARS = 1_000
+_SHORT_SCHEMA_BRACKETS = 60
+_CONTAINER_OPENERS = ("{", "[")
 
 
 def applies(attrs: SpanAttributes, span: Any) -> bool:
@@ -272,12 +278,26 @@ def _functions(attrs: SpanAttributes, draft: Draft) -> None:
         if is_blank(slot.get("name")):
             continue
         definition = {"name": slot.get("name"), "description": slot.get("description")}
-        if slot.get("parameters") is not None:
-            definition["parameters"] = parse_structured(slot.get("parameters"))
+        parameters = slot.get("parameters")
+        if parameters is not None:
+            # A schema's text is left to `normalize_tool_definitions`, which decodes it JSON-ready
+            # (orjson): decoded here, it would cost that function a walk over every node.
+            if not _short_object_text(parameters):
+                parameters = parse_structured(parameters)
+            definition["parameters"] = parameters
         definitions.append(definition)
     tools = msg.normalize_tool_definitions(definitions)
     if tools:
         draft.set_default("tools", tools)
+
+
+def _short_object_text(value: Any) -> bool:
+    """Whether `normalize_tool_definitions` reads `value` (a tool's parameters) to the same definition
+    as it reads `parse_structured(value)`: a text starting with `{` or `[` (decoded to a container, or
+    kept as it is, never to a string or None, which it would decode again or drop), short enough to
+    hold no key its walk cuts (over 1000 chars) and too few brackets to reach its depth limit."""
+    return (type(value) is str and len(value) <= _SHORT_SCHEMA_CHARS and value.lstrip()[:1] in _CONTAINER_OPENERS
+            and value.count("{") + value.count("[") <= _SHORT_SCHEMA_BRACKETS)
 
 
 def _stop_reason(attrs: SpanAttributes, draft: Draft) -> None:

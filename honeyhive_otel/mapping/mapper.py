@@ -120,7 +120,7 @@ class SpanMapper:
         if draft.event_type == event_type.MODEL:
             usage.complete_total(metadata)
         if draft.disposition == "absorb" and not attrs.has_prefix("honeyhive"):
-            return self._absorbed(attrs, span, draft, trace_id, span_id, resource)
+            return self._absorbed(attrs, span, draft, trace_id, span_id)
         inputs, outputs = shape(draft)
         start_ms, end_ms, duration = _times(span)
         resource_info = self._resource_of(resource)
@@ -246,29 +246,27 @@ class SpanMapper:
             kept_answers[key] = (resource, answer)
         return answer
 
-    def _absorbed(self, attrs: SpanAttributes, span: Any, draft: Draft, trace_id: int, span_id: int,
-                  resource: Any) -> Event:
+    def _absorbed(self, attrs: SpanAttributes, span: Any, draft: Draft, trace_id: int, span_id: int) -> Event:
         """The event of a span that only adds detail to its parent's (LiteLLM's raw request span).
 
-        The coalescer reads only its identity, type and usage (to re-point its children to its
-        parent), then drops it: none of its content is built. Its session is still resolved,
-        which remembers a session the span names for the rest of its trace. `resource`: the span's,
-        as `_map` read it."""
-        start_ms, end_ms, duration = _times(span)
+        The coalescer reads only its span ids, type, metadata (usage) and disposition, to re-point
+        its children to its parent, then drops it: it is never sent, so its content, event ids,
+        times and source are not worked out (left empty). Its session is still resolved, which
+        remembers a session the span names for the rest of its trace."""
         session_id = self.sessions.session_id(attrs, draft, trace_id)
         parent = span.parent
         parent_span_id = parent.span_id if parent is not None and parent.span_id else None
         # Positional, as in `_map`; the buckets an absorbed event does not fill start empty.
         return Event(
-            event_id_for(trace_id, span_id),  # event_id
+            "",  # event_id: never sent
             session_id,
-            parent_event_id_for(trace_id, parent_span_id) if parent_span_id else session_id,  # parent_id
+            "",  # parent_id
             draft.event_type,
             draft.event_name,
-            self._source(attrs, self._resource_of(resource)),  # source
-            start_ms,
-            end_ms,
-            duration,
+            "",  # source
+            0.0,  # start_time
+            0.0,  # end_time
+            0.0,  # duration
             draft.error,
             {}, {}, {},  # inputs, outputs, config
             draft.metadata,

@@ -103,6 +103,9 @@ def tool_call(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
 
 def normalize_tool_calls(calls: Any) -> list[dict[str, Any]]:
     """Tool calls in OpenAI, OTel-part, flat or Anthropic form -> OpenAI form."""
+    fields = _plain_call_fields(calls)
+    if fields is not None:
+        return [tool_call(call_id, name, arguments) for call_id, name, arguments in fields]
     calls = _structured(calls)
     if isinstance(calls, dict):
         calls = [calls]
@@ -112,11 +115,38 @@ def normalize_tool_calls(calls: Any) -> list[dict[str, Any]]:
     for call in calls:
         if not isinstance(call, dict):
             continue
-        function = call.get("function") if isinstance(call.get("function"), dict) else {}
-        name = function.get("name", call.get("name"))
-        arguments = function.get("arguments", call.get("arguments", call.get("input", call.get("args"))))
-        result.append(tool_call(call.get("id", call.get("tool_call_id")), name, arguments))
+        result.append(tool_call(*_call_fields(call)))
     return result
+
+
+def _call_fields(call: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """The id, name and arguments of one tool call, in any of the forms `normalize_tool_calls` reads."""
+    function = call.get("function") if isinstance(call.get("function"), dict) else {}
+    name = function.get("name", call.get("name"))
+    arguments = function.get("arguments", call.get("arguments", call.get("input", call.get("args"))))
+    return call.get("id", call.get("tool_call_id")), name, arguments
+
+
+def _plain_call_fields(calls: Any) -> list[tuple[Any, Any, Any]] | None:
+    """The fields of each call of a list of plain calls (dicts with string keys, an absent or dict
+    `function` with string keys, and a string or None for each field read), as `_call_fields` reads
+    them after `to_jsonable`: that walk changes none of these (it copies the rest, which is never
+    read), so it is skipped. None for anything else (the general path walks)."""
+    if type(calls) is not list:
+        return None
+    fields = []
+    for call in calls:
+        if type(call) is not dict or not all(type(key) is str for key in call):
+            return None
+        function = call.get("function")
+        if function is not None and (type(function) is not dict or not all(type(key) is str for key in function)):
+            return None
+        read = _call_fields(call)
+        for value in read:
+            if value is not None and type(value) is not str:
+                return None
+        fields.append(read)
+    return fields
 
 
 def _content_part(part: dict[str, Any]) -> dict[str, Any]:
@@ -302,7 +332,33 @@ def normalize_messages(value: Any) -> list[dict[str, Any]] | None:
         history = _from_json(value, False)
         if history is not None:
             return history
+    elif type(value) is list and _plain_messages(value):
+        return history_from_parsed(value)  # (what `_structured` would make of what is read)
     return history_from_parsed(_structured(value))
+
+
+# The message fields `_add_message` reads as text (`tool_calls` and `parts` aside).
+_TEXT_FIELDS = ("role", "name", "content", "tool_call_id", "id", "reasoning_content")
+
+
+def _plain_messages(messages: list[Any]) -> bool:
+    """Whether `to_jsonable` leaves all that `_add_message` reads of each message as it is: each is a
+    dict with string keys and no `parts`, whose text fields are strings or None and whose tool calls
+    are absent or plain (`_plain_call_fields`), and no call is the message itself or holds it as its
+    `function` (the walk would cut such a cycle, as it would a list of messages holding itself, which
+    holds this message; a decoded request never has one)."""
+    for message in messages:
+        if type(message) is not dict or "parts" in message or not all(type(key) is str for key in message):
+            return False
+        for name in _TEXT_FIELDS:
+            value = message.get(name)
+            if value is not None and type(value) is not str:
+                return False
+        calls = message.get("tool_calls")
+        if calls is not None and (_plain_call_fields(calls) is None or any(
+                call is message or call.get("function") is message for call in calls)):
+            return False
+    return True
 
 
 def history_from_parsed(value: Any) -> list[dict[str, Any]] | None:
@@ -476,7 +532,11 @@ def _usual_message(message: Any, output: bool) -> dict[str, Any] | None:
 
 def normalize_tool_definitions(value: Any) -> list[dict[str, Any]] | None:
     """Tool definitions in OTel, OpenAI, Anthropic or flat form -> OpenAI function tools."""
-    value = parse_structured_jsonable(value)  # (the one walk: parts below are JSON-ready)
+    return tool_definitions_from_parsed(parse_structured_jsonable(value))  # (the one walk)
+
+
+def tool_definitions_from_parsed(value: Any) -> list[dict[str, Any]] | None:
+    """`normalize_tool_definitions` of a value that is JSON-ready already (as `to_jsonable` makes it)."""
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list):

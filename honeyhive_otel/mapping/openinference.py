@@ -23,7 +23,9 @@ Decisions (for the README):
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -32,7 +34,19 @@ from .attributes import SpanAttributes, nest_indexed
 from .draft import Draft
 from .genai import normalize_provider
 from .usage import TOKEN_SOURCES, USAGE_FIELDS
-from .values import as_bool, as_float, as_int, as_list, is_blank, parse_json, parse_structured, to_jsonable
+from .values import (
+    MAX_DEPTH,
+    as_bool,
+    as_float,
+    as_int,
+    as_list,
+    is_blank,
+    parse_json,
+    parse_json_fast,
+    parse_structured,
+    parse_structured_jsonable,
+    to_jsonable,
+)
 
 CONVENTION = "openinference"
 KIND = "openinference.span.kind"
@@ -84,7 +98,15 @@ _MESSAGE_CUT = len(_MESSAGE_PREFIX)
 # normaliser's form (`_message`).
 _PLAIN_FIELDS = frozenset(("role", "content"))
 _JSON_OPENERS = ("{", "[", '"')
+_CONTAINER_OPENERS = ("{", "[")
+# `_decoded`: a run of 19 digits (where an integer beyond 64 bits could be) in a text whose digits are
+# made zeros and other bytes spaces (one C pass: quicker than a regex search).
+_LONG_DIGITS = b"0" * 19
+_DIGITS_AS_ZEROS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
 _INT_BOUND = 2**63  # request parameters: `to_jsonable` writes integers beyond it as text
+# `_tools`: the depth at which the walk of a list of tool schemas cut each of them.
+_SCHEMA_DEPTH = MAX_DEPTH - 1
+_ONE_READING_CHARS = 1_000  # `_call`: no key of a shorter JSON text is over `to_jsonable`'s 1000 characters
 
 
 def applies(attrs: SpanAttributes, span: Any) -> bool:
@@ -198,7 +220,7 @@ def _invocation_parameters(attrs: SpanAttributes, draft: Draft, state: _State) -
         raw = attrs.peek(key)
         if raw is None:
             continue
-        params = parse_structured(raw) if isinstance(raw, str) else raw
+        params = _decoded(raw, parse_structured) if isinstance(raw, str) else raw
         if not isinstance(params, dict):
             continue  # not JSON: left unconsumed, so it is kept under metadata.attributes
         attrs.consume(key)
@@ -217,7 +239,8 @@ def _apply_params(params: dict[str, Any], draft: Draft, state: _State) -> None:
         if value is None or name in _NOT_CONFIG or _is_secret_name(name):
             continue
         kind = type(value)
-        if kind is str or kind is bool or (kind is int and -_INT_BOUND <= value <= _INT_BOUND):
+        if kind is str or kind is bool or (kind is int and -_INT_BOUND <= value <= _INT_BOUND) or (
+                kind is float and math.isfinite(value)):
             config.setdefault(name, value)  # (what to_jsonable keeps as it is, and holds no keys)
         else:
             config.setdefault(name, _without_secrets(to_jsonable(value)))
@@ -277,8 +300,21 @@ def _message_list(attrs: SpanAttributes, prefix: str, state: _State, default_rol
     result: list[dict[str, Any]] = []
     if not attrs.has_prefix(prefix):
         return result
-    for slot in attrs.indexed(prefix + "."):
-        result.extend(_message(slot, state, default_role))
+    indexed, _ = attrs.names.indexed(prefix + ".")
+    attrs.consumed.update(indexed)  # (what `attrs.indexed` consumes)
+    raw = attrs.raw
+    for pairs, plain, nested in attrs.derived(_MESSAGE_SLOTS[prefix]):
+        if plain is not None:  # a role and a text at most: no dict of fields
+            role_key, content_key = plain
+            message = _plain_message(raw[role_key] if role_key is not None else None,
+                                     state.text(raw[content_key]) if content_key is not None else None, default_role)
+            if message is not None:
+                result.append(message)
+                continue
+        fields = {}
+        for field, key in pairs:  # (a loop: a comprehension is a function call per message)
+            fields[field] = raw[key]
+        result.extend(_message_of(fields, state, default_role, nested))
     whole = attrs.peek(prefix)
     if not result and whole is not None:
         parsed = msg.normalize_messages(whole)
@@ -288,27 +324,72 @@ def _message_list(attrs: SpanAttributes, prefix: str, state: _State, default_rol
     return result
 
 
+# The `contents.N.*` and the `tool_calls.N.*` fields of a message, each slot as (rest, field) pairs.
+_NestedSlots = tuple[tuple[tuple[tuple[str, str], ...], ...], tuple[tuple[tuple[str, str], ...], ...]]
+# Per message: its (field, name) pairs; when it has no field but a role and a text, (the name of the
+# role, of the text), each None when absent (else None); its `_NestedSlots`.
+_MessageSlots = tuple[tuple[tuple[tuple[str, str], ...], tuple[Any, Any] | None, _NestedSlots], ...]
+
+
+def _input_message_slots(names: tuple[Any, ...]) -> _MessageSlots:
+    return _message_slots(names, "llm.input_messages.")
+
+
+def _output_message_slots(names: tuple[Any, ...]) -> _MessageSlots:
+    return _message_slots(names, "llm.output_messages.")
+
+
+_MESSAGE_SLOTS = {"llm.input_messages": _input_message_slots, "llm.output_messages": _output_message_slots}
+
+
+def _message_slots(names: tuple[Any, ...], prefix: str) -> _MessageSlots:
+    """Per message under `prefix` (`prefix.N.message.<field>`, in index order), its (field, name)
+    pairs (`_MessageSlots`): the slots of `attrs.indexed(prefix)` (names in sorted order, the last
+    of a repeated field winning) cut to their `message.` fields, worked out once per tuple of names.
+    Messages without such fields are left out (`_message` makes nothing of them)."""
+    flat = {name: name for name in sorted(name for name in names if isinstance(name, str) and name.startswith(prefix))}
+    slots = []
+    for slot in nest_indexed(flat, prefix):
+        fields = {rest[_MESSAGE_CUT:]: name for rest, name in slot.items() if rest.startswith(_MESSAGE_PREFIX)}
+        if fields:
+            plain = (fields.get("role"), fields.get("content")) if fields.keys() <= _PLAIN_FIELDS else None
+            slots.append((tuple(fields.items()), plain, _nested_slots(fields)))
+    return tuple(slots)
+
+
+def _nested_slots(fields: Iterable[str]) -> _NestedSlots:
+    """The `contents.N.*` and `tool_calls.N.*` slots of a message's field names (`nest_indexed`)."""
+    names = "\n".join(fields)  # (one search of all the names for each nested field)
+    flat = {name: name for name in fields}
+    contents = tuple(tuple(slot.items()) for slot in nest_indexed(flat, "contents.")) if "contents." in names else ()
+    calls = tuple(tuple(slot.items()) for slot in nest_indexed(flat, "tool_calls.")) if "tool_calls." in names else ()
+    return contents, calls
+
+
 def _message(slot: dict[str, Any], state: _State, default_role: str) -> list[dict[str, Any]]:
     """One flattened OpenInference message -> OpenAI message(s) through the shared normaliser."""
     fields = {key[_MESSAGE_CUT:]: value for key, value in slot.items() if key.startswith(_MESSAGE_PREFIX)}
     if not fields:
         return []
+    return _message_of(fields, state, default_role)
+
+
+def _message_of(fields: dict[str, Any], state: _State, default_role: str,
+                nested: _NestedSlots | None = None) -> list[dict[str, Any]]:
+    """`_message` of the `message.` fields of a slot (at least one), keyed by the rest of their names;
+    `nested` is `_nested_slots(fields)` when already known (it depends on the names only)."""
+    content = state.text(fields.get("content"))
+    if fields.keys() <= _PLAIN_FIELDS:
+        plain = _plain_message(fields.get("role"), content, default_role)
+        if plain is not None:
+            return [plain]
     role = fields.get("role")
     role = role if isinstance(role, str) and role.strip() else default_role
-    content = state.text(fields.get("content"))
-    if fields.keys() <= _PLAIN_FIELDS and (content is None or (
-            type(content) is str and content.lstrip()[:1] not in _JSON_OPENERS)):
-        # Most messages: a role and a text. The shared normaliser would give this (the steps below
-        # only add to a message that has more, or whose text could be read as JSON parts).
-        return [{"role": msg.normalize_role(role), "content": content}]
     message: dict[str, Any] = {"role": role}
-    # Whether some key starts with a nested field: one search of all the names (a name that only
-    # contains one makes this true too, which costs the nested reads below and changes nothing).
-    names = "\n".join(fields)
-    nested = "contents." in names or "tool_calls." in names
+    contents, call_slots = nested if nested is not None else _nested_slots(fields)
     reasoning: list[Any] = []
-    if nested:
-        parts = [_content_part(part, state) for part in nest_indexed(fields, "contents.")]
+    if contents:
+        parts = [_content_part({rest: fields[field] for rest, field in slot}, state) for slot in contents]
         parts = [part for part in parts if part is not None]
         reasoning = [part["text"] for part in parts if part.get("type") == "reasoning" and part.get("text")]
         parts = [part for part in parts if part.get("type") != "reasoning"]
@@ -317,10 +398,10 @@ def _message(slot: dict[str, Any], state: _State, default_role: str) -> list[dic
     message["content"] = _as_content(content)
     if reasoning:
         message["reasoning_content"] = "\n".join(reasoning)
-    calls = [_tool_call(call, state) for call in nest_indexed(fields, "tool_calls.")] if nested else []
+    calls = [_tool_call({rest: fields[field] for rest, field in slot}, state) for slot in call_slots]
     function_name = fields.get("function_call_name")
     if function_name is not None and not is_blank(function_name):
-        calls.append(msg.tool_call(None, function_name, state.text(fields.get("function_call_arguments_json"))))
+        calls.append(_call(None, function_name, state.text(fields.get("function_call_arguments_json"))))
     if calls:
         message["tool_calls"] = calls
     for key in ("tool_call_id", "name"):
@@ -328,6 +409,16 @@ def _message(slot: dict[str, Any], state: _State, default_role: str) -> list[dic
         if value is not None and not is_blank(value):
             message[key] = str(value)
     return msg.normalize_message(message)
+
+
+def _plain_message(role: Any, content: Any, default_role: str) -> dict[str, Any] | None:
+    """Most messages: a role and a text (`content`, read by `state.text`), as the shared normaliser
+    makes them (`_message_of` only adds to a message that has more); None when the text could be
+    read as JSON parts."""
+    if content is None or (type(content) is str and content.lstrip()[:1] not in _JSON_OPENERS):
+        return {"role": msg.normalize_role(role if isinstance(role, str) and role.strip() else default_role),
+                "content": content}
+    return None
 
 
 def _as_content(content: Any) -> Any:
@@ -368,7 +459,20 @@ def _content_part(part: dict[str, Any], state: _State) -> dict[str, Any] | None:
 
 def _tool_call(slot: dict[str, Any], state: _State) -> dict[str, Any]:
     arguments = state.text(slot.get("tool_call.function.arguments"))
-    return msg.tool_call(slot.get("tool_call.id"), slot.get("tool_call.function.name"), arguments)
+    return _call(slot.get("tool_call.id"), slot.get("tool_call.function.name"), arguments)
+
+
+def _call(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
+    """A tool call for `msg.normalize_message`, which reads its arguments (`msg.arguments_json`).
+    These calls used to be made by `msg.tool_call` and then read again by the normaliser: a
+    second reading changes nothing for None or a string of up to 1000 characters, so those
+    are left to the normaliser's one reading; any other arguments (another type, or a longer
+    text, whose keys over 1000 characters each reading cuts) are read here first, as before."""
+    call = msg.tool_call(call_id, name, None)
+    if not (arguments is None or (type(arguments) is str and len(arguments) <= _ONE_READING_CHARS)):
+        arguments = msg.arguments_json(arguments)
+    call["function"]["arguments"] = arguments
+    return call
 
 
 def _prompts_and_choices(attrs: SpanAttributes, draft: Draft, state: _State, finish: list[str] | None) -> None:
@@ -398,14 +502,25 @@ def _prompts(attrs: SpanAttributes, draft: Draft, state: _State) -> None:
 def _tools(attrs: SpanAttributes, draft: Draft) -> None:
     definitions = []
     for slot in attrs.indexed("llm.tools."):
-        schema = parse_structured(slot.get("tool.json_schema"))
+        schema = _tool_schema(slot.get("tool.json_schema"))
         if isinstance(schema, dict):
             definitions.append(schema)
         elif not is_blank(slot.get("tool.name")):
-            definitions.append({"name": slot.get("tool.name"), "description": slot.get("tool.description")})
-    tools = msg.normalize_tool_definitions(definitions) if definitions else None
+            named = {"name": slot.get("tool.name"), "description": slot.get("tool.description")}
+            definitions.append(to_jsonable(named, max_depth=_SCHEMA_DEPTH))
+    tools = msg.tool_definitions_from_parsed(definitions) if definitions else None
     if tools:
         draft.set_default("tools", tools)
+
+
+def _tool_schema(raw: Any) -> Any:
+    """`to_jsonable(parse_structured(raw), max_depth=_SCHEMA_DEPTH)`: each schema as the one walk of
+    the list of them (`msg.normalize_tool_definitions`) made it. A JSON object or dict repr with
+    fewer brackets holds no container that deep, and `parse_structured_jsonable` gives it in one
+    pass (orjson; a short text is never walked)."""
+    if type(raw) is str and raw[:1] == "{" and raw.count("{") + raw.count("[") + raw.count("(") < _SCHEMA_DEPTH:
+        return parse_structured_jsonable(raw)
+    return to_jsonable(parse_structured(raw), max_depth=_SCHEMA_DEPTH)
 
 
 # ----- prompt template -----------------------------------------------------------------
@@ -427,14 +542,14 @@ def _cost_and_token_details(attrs: SpanAttributes, draft: Draft) -> None:
     costs, tokens_read = attrs.derived(_detail_keys)
     attributes = attrs.raw
     details: dict[str, Any] = {}
-    for key, suffix in costs:
+    for key, parts in costs:
         cost = attributes[key]
         if type(cost) is not float:  # (span floats are finite: the attribute view replaced NaN/inf)
             cost = as_float(cost)
         if cost is None:
             continue
         attrs.consumed.add(key)
-        _put_path(details, suffix, cost)
+        _put_parts(details, parts, cost)
     if details:
         draft.metadata.setdefault("cost_details", details)
         if not attrs.has("llm.cost.total"):
@@ -442,30 +557,40 @@ def _cost_and_token_details(attrs: SpanAttributes, draft: Draft) -> None:
             if any(isinstance(part, float) for part in parts):
                 draft.metadata.setdefault("cost", sum(part for part in parts if isinstance(part, float)))
     tokens: dict[str, Any] = {}
-    for key, path in tokens_read:
-        count = as_int(attributes[key])
+    for key, parts in tokens_read:
+        count = attributes[key]
+        if type(count) is not int:
+            count = as_int(count)
         if count is None:
             continue
         attrs.consumed.add(key)
-        _put_path(tokens, path, count)
+        _put_parts(tokens, parts, count)
     if tokens:
         draft.metadata.setdefault("token_details", tokens)
 
 
-def _detail_keys(names: tuple[Any, ...]) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+_DetailKeys = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _detail_keys(names: tuple[Any, ...]) -> tuple[_DetailKeys, _DetailKeys]:
     """(the `llm.cost.<path>` names with their paths, the `llm.token_count.<kind>.<detail>` names with
-    theirs), sorted; the total cost and the usage counts are usage.py's. Once per set of names."""
+    theirs), sorted, each path split at its dots; the total cost and the usage counts are usage.py's.
+    Once per set of names."""
     keys = sorted(key for key in names if isinstance(key, str) and key.startswith((COST_PREFIX, TOKEN_COUNT_PREFIX)))
-    costs = tuple((key, key[len(COST_PREFIX):]) for key in keys
+    costs = tuple((key, tuple(key[len(COST_PREFIX):].split("."))) for key in keys
                   if key.startswith(COST_PREFIX) and key != COST_PREFIX + "total")
-    tokens = tuple((key, key[len(TOKEN_COUNT_PREFIX):].replace("_details", "")) for key in keys
+    tokens = tuple((key, tuple(key[len(TOKEN_COUNT_PREFIX):].replace("_details", "").split("."))) for key in keys
                    if key.startswith(TOKEN_COUNT_PREFIX) and key not in _USAGE_KEYS
                    and "." in key[len(TOKEN_COUNT_PREFIX):])
     return costs, tokens
 
 
 def _put_path(target: dict[str, Any], dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
+    _put_parts(target, dotted.split("."), value)
+
+
+def _put_parts(target: dict[str, Any], parts: Sequence[str], value: Any) -> None:
+    """`value` at the dotted path `parts` under `target`, making (or replacing by) dicts on the way."""
     for part in parts[:-1]:
         nxt = target.get(part)
         if not isinstance(nxt, dict):
@@ -593,12 +718,26 @@ def decode_value(raw: Any, mime: Any) -> Any:
     if not isinstance(raw, str):
         return to_jsonable(raw)
     if isinstance(mime, str) and ("json" in mime.lower()):
-        return parse_json(raw)
+        return _decoded(raw, parse_json)
     if raw.lstrip()[:1] == "{":
-        parsed = parse_json(raw)
+        parsed = _decoded(raw, parse_json)
         if isinstance(parsed, dict):
             return parsed
     return raw
+
+
+def _decoded(text: str, parse: Callable[[str], Any]) -> Any:
+    """`parse(text)` (`parse_json`, or `parse_structured`, which tries JSON first), decoded by orjson
+    (several times faster) when that gives the same value: a JSON object or array with no run of 19
+    digits (orjson reads integers beyond 64 bits as floats; `json` and orjson read every other number
+    alike) and too few brackets to nest deeper than `parse`'s bound. Anything else, and any text
+    orjson refuses (NaN, 1e400, lone surrogates: `json` reads them), is `parse`'s."""
+    if (text[:1] in _CONTAINER_OPENERS and text.count("{") + text.count("[") <= MAX_DEPTH
+            and _LONG_DIGITS not in text.encode("utf-8", "replace").translate(_DIGITS_AS_ZEROS)):
+        value = parse_json_fast(text)  # (JSON whitespace after the value: `parse` strips it)
+        if value is not None:
+            return value
+    return parse(text)
 
 
 def _take(attrs: SpanAttributes, key: str, mime_key: str, field: str) -> None:

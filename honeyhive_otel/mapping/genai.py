@@ -173,9 +173,17 @@ def finish_reasons(value: Any) -> list[Any] | None:
     `parse_json_fast` when orjson reads it as `json` does (`decoded_as_json`)."""
     if type(value) is str:
         decoded = parse_json_fast(value)
-        if type(decoded) is list and decoded_as_json(decoded):
+        if type(decoded) is list and (_strings_only(decoded) or decoded_as_json(decoded)):
             return decoded
     return as_list(value)
+
+
+def _strings_only(values: list[Any]) -> bool:
+    """Whether every value is a string, as the usual finish reasons are: orjson reads them as `json` does."""
+    for value in values:  # (a loop: quicker than `all` over a generator for one or two reasons)
+        if type(value) is not str:
+            return False
+    return True
 
 
 # ----- which attributes a span has -------------------------------------------------------

@@ -78,6 +78,7 @@ def normalize_finish_reasons(reasons: Any) -> list[str]:
 
 # `json.dumps(value, ensure_ascii=False)` without building an encoder per call.
 _ARGUMENTS_ENCODER = json.JSONEncoder(ensure_ascii=False)
+_INT_BOUND = 2**63  # (`to_jsonable` writes integers beyond it as strings)
 
 
 def arguments_json(arguments: Any) -> str:
@@ -89,15 +90,22 @@ def arguments_json(arguments: Any) -> str:
         if parsed is arguments:
             return arguments  # not JSON: keep what the model produced
         return _ARGUMENTS_ENCODER.encode(parsed)
+    if _json_ready(arguments, MAX_DEPTH - 1):  # (the usual arguments: no copy to make)
+        return _ARGUMENTS_ENCODER.encode(arguments)
     return _ARGUMENTS_ENCODER.encode(to_jsonable(arguments))
 
 
 def tool_call(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
     """An OpenAI tool call; id and name are strings (empty when the emitter gave none)."""
+    return _encoded_tool_call(call_id, name, arguments_json(arguments))
+
+
+def _encoded_tool_call(call_id: Any, name: Any, arguments: str) -> dict[str, Any]:
+    """`tool_call` with its arguments encoded already."""
     return {
         "id": "" if is_blank(call_id) else str(call_id),
         "type": "function",
-        "function": {"name": "" if is_blank(name) else str(name), "arguments": arguments_json(arguments)},
+        "function": {"name": "" if is_blank(name) else str(name), "arguments": arguments},
     }
 
 
@@ -478,8 +486,9 @@ def _from_json(text: str, output: bool) -> list[dict[str, Any]] | None:
     may read differently from `json`, or nested too deep): the general path then decides.
 
     The usual OTel message is converted here (`_usual_message`): it holds strings only, 3 levels
-    deep, which orjson reads as `json` does, so it needs no check. Any other message is checked
-    (`decoded_as_json`) before the general code converts it.
+    deep (and a tool call's arguments, checked by `_json_ready`), which orjson reads as `json` does,
+    so it needs no other check. Any other message is checked (`decoded_as_json`) before the general
+    code converts it.
     """
     decoded = parse_json_fast(text)
     if type(decoded) is not list:
@@ -498,9 +507,12 @@ def _from_json(text: str, output: bool) -> list[dict[str, Any]] | None:
 
 
 def _usual_message(message: Any, output: bool) -> dict[str, Any] | None:
-    """`{"role": str, "parts": [{"type": "text", "content": str}]}` as `_add_message` makes it, and with
-    `output` the same with a string "finish_reason" as `_add_output` makes it; None for anything else.
-    (Checked in full: the message holds these keys and strings only.)"""
+    """A message of one part as `_add_message` makes it, and with `output` the same with a string
+    "finish_reason" as `_add_output` makes it; None for anything else. The part is the usual text
+    `{"type": "text", "content": str}`, tool call `{"type": "tool_call", "id": str, "name": str,
+    "arguments": ...}` (arguments: None, a string, or a value `_json_ready` accepts) or tool response
+    `{"type": "tool_call_response", "id": str, "response": str}`. (Checked in full: the message holds
+    these keys only, so nothing else in it needs the `decoded_as_json` check.)"""
     if type(message) is not dict:
         return None
     size = len(message)
@@ -514,20 +526,89 @@ def _usual_message(message: Any, output: bool) -> dict[str, Any] | None:
     if type(role) is not str or type(parts) is not list or len(parts) != 1:
         return None
     part = parts[0]
-    if type(part) is not dict or len(part) != 2:
+    if type(part) is not dict:
         return None
-    try:
-        if part["type"] != "text":
+    if len(part) == 2:  # the usual text part
+        try:
+            if part["type"] != "text":
+                return None
+            content = part["content"]
+        except KeyError:
             return None
-        content = part["content"]
-    except KeyError:
-        return None
-    if type(content) is not str:
-        return None
-    converted = {"role": _NORMAL_ROLES.get(role) or normalize_role(role), "content": content}
+        if type(content) is not str:
+            return None
+        converted = {"role": _NORMAL_ROLES.get(role) or normalize_role(role), "content": content}
+    else:
+        kind = part.get("type")
+        if kind == "tool_call":
+            converted = _usual_tool_call(role, part)
+        elif kind == "tool_call_response":
+            converted = _usual_tool_response(part)
+        else:
+            return None
+        if converted is None:
+            return None
     if size == 3:
         converted["finish_reason"] = message["finish_reason"]
     return converted
+
+
+def _usual_tool_call(role: str, part: dict[str, Any]) -> dict[str, Any] | None:
+    """The message `_add_parts` makes of a usual tool-call part (see `_usual_message`), or None."""
+    if len(part) != 4 or "arguments" not in part:
+        return None
+    call_id = part.get("id")
+    name = part.get("name")
+    arguments = part["arguments"]
+    if type(call_id) is not str or type(name) is not str:
+        return None
+    if arguments is None or type(arguments) is str:
+        encoded = arguments_json(arguments)
+    elif _json_ready(arguments, MAX_DEPTH - 4):  # (the arguments sit 4 levels below the top of the list)
+        encoded = _ARGUMENTS_ENCODER.encode(arguments)  # (what `arguments_json` makes of them)
+    else:
+        return None
+    return {"role": _NORMAL_ROLES.get(role) or normalize_role(role), "content": None,
+            "tool_calls": [_encoded_tool_call(call_id, name, encoded)]}
+
+
+def _usual_tool_response(part: dict[str, Any]) -> dict[str, Any] | None:
+    """The tool message `_add_parts` makes of a usual tool-response part (see `_usual_message`), or None."""
+    if len(part) != 3:
+        return None
+    call_id = part.get("id")
+    response = part.get("response")
+    if type(call_id) is not str or type(response) is not str:
+        return None
+    return {"role": "tool", "tool_call_id": "" if is_blank(call_id) else call_id, "content": response}
+
+
+def _json_ready(value: Any, limit: int) -> bool:
+    """Whether `value` is JSON that `to_jsonable` leaves as it is and `decoded_as_json` accepts (`limit`
+    as there): dicts with string keys of at most 1000 chars, lists, strings, None, booleans and
+    integers within +-2**63 only (no float), nesting no deeper than `limit`. `arguments_json` then
+    encodes it without the copy, and orjson's value of such JSON is `json`'s."""
+    level = [value]
+    for _ in range(limit + 1):
+        children: list[Any] = []
+        for item in level:
+            kind = type(item)
+            if kind is dict:
+                for key in item:
+                    if type(key) is not str or len(key) > 1_000:
+                        return False
+                children.extend(item.values())
+            elif kind is list:
+                children.extend(item)
+            elif kind is int:
+                if not -_INT_BOUND <= item <= _INT_BOUND:
+                    return False
+            elif kind is not str and item is not None and kind is not bool:
+                return False
+        if not children:
+            return True
+        level = children
+    return False
 
 
 def normalize_tool_definitions(value: Any) -> list[dict[str, Any]] | None:

@@ -274,19 +274,27 @@ def _functions(attrs: SpanAttributes, draft: Draft) -> None:
     if not slots:
         return
     definitions = []
+    # Whether the definitions are JSON-ready (`to_jsonable` would leave them as they are): strings
+    # (or no description) only, as emitters write them. Then `normalize_tool_definitions` is spared its walk.
+    ready = True
     for slot in slots:
-        if is_blank(slot.get("name")):
+        name = slot.get("name")
+        if is_blank(name):
             continue
-        definition = {"name": slot.get("name"), "description": slot.get("description")}
+        description = slot.get("description")
+        if type(name) is not str or (description is not None and type(description) is not str):
+            ready = False
+        definition = {"name": name, "description": description}
         parameters = slot.get("parameters")
         if parameters is not None:
             # A schema's text is left to `normalize_tool_definitions`, which decodes it JSON-ready
             # (orjson): decoded here, it would cost that function a walk over every node.
             if not _short_object_text(parameters):
                 parameters = parse_structured(parameters)
+                ready = False
             definition["parameters"] = parameters
         definitions.append(definition)
-    tools = msg.normalize_tool_definitions(definitions)
+    tools = (msg.tool_definitions_from_parsed if ready else msg.normalize_tool_definitions)(definitions)
     if tools:
         draft.set_default("tools", tools)
 

@@ -83,6 +83,26 @@ def test_latest_json_messages_become_openai_chat(pipeline, devserver):
     assert metadata["attributes"] == {"server.address": "api.openai.com"}  # consumed keys are not repeated
 
 
+def test_calls_beside_parts_are_kept_and_calls_given_as_parts_win(pipeline, devserver):
+    """A `tool_calls`/`tool_call_id` field next to a message's parts (LiteLLM's form) is read; when the
+    parts hold calls too, those are the message's calls (the same calls are never listed twice)."""
+    beside = [{"id": "call_9", "type": "function", "function": {"name": "lookup", "arguments": '{"q": 1}'}}]
+    tracer = pipeline.tracer()
+    with tracer.start_as_current_span("chat beside") as span:
+        span.set_attribute("gen_ai.operation.name", "chat")
+        span.set_attribute("gen_ai.input.messages", json.dumps([
+            {"role": "assistant", "parts": [], "tool_calls": beside},
+            {"role": "tool", "parts": [{"type": "text", "content": "42"}], "tool_call_id": "call_9"},
+            {"role": "assistant", "parts": [{"type": "tool_call", "id": "call_1", "name": "get_weather",
+                                             "arguments": {"city": "Paris"}}], "tool_calls": beside},
+        ]))
+    pipeline.flush()
+    history = _only_event(devserver, "chat beside")["inputs"]["chat_history"]
+    assert history[0] == {"role": "assistant", "content": None, "tool_calls": beside}
+    assert history[1] == {"role": "tool", "content": "42", "tool_call_id": "call_9"}
+    assert [call["id"] for call in history[2]["tool_calls"]] == ["call_1"]
+
+
 def test_system_instructions_already_in_messages_are_not_duplicated(pipeline, devserver):
     with pipeline.tracer().start_as_current_span("chat") as span:
         span.set_attribute("gen_ai.operation.name", "chat")

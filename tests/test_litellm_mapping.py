@@ -103,6 +103,17 @@ def test_tool_calls_and_definitions(devserver: DevServer) -> None:
     assert second["outputs"]["content"] == "Tool said: sunny, 21 C"
 
 
+def test_tool_call_history_keeps_the_calls_beside_empty_parts(devserver: DevServer) -> None:
+    """LiteLLM writes an assistant's calls as `"tool_calls": [...]` next to `"parts": []`, and the tool
+    message's `"tool_call_id"` next to its parts: both reach the history in OpenAI's form."""
+    _, second = fixture_events(devserver, "tools")
+    user, assistant, tool = second["inputs"]["chat_history"]
+    assert user == {"role": "user", "content": "What is the weather in Paris?"}
+    assert assistant == {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]}
+    assert tool == {"role": "tool", "content": "sunny, 21 C", "tool_call_id": "call_1"}
+
+
 def test_embedding_inputs_and_provider_from_model_prefix(devserver: DevServer) -> None:
     (event,) = fixture_events(devserver, "embedding")
     assert event["inputs"] == {"input": ["hello world", "goodbye world"]}

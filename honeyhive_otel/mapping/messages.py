@@ -245,12 +245,12 @@ def _add_parts(role: str, parts: list[Any], extra: dict[str, Any] | None, histor
         message["content"] = _join_text(texts) if texts else None
     else:
         message["content"] = content_parts
-    if tool_calls:
-        message["tool_calls"] = tool_calls
     if reasoning:
         message["reasoning_content"] = _join_text(reasoning)
     if extra:
         message.update(extra)
+    if tool_calls:  # (calls given as parts win over a `tool_calls` field beside them)
+        message["tool_calls"] = tool_calls
     history.append(message)
     if responses:
         history.extend(responses)
@@ -312,7 +312,7 @@ def _add_message(message: Any, history: list[dict[str, Any]]) -> None:
     extra = {"name": str(name)} if name is not None and not is_blank(name) else None
     parts = message.get("parts")
     if isinstance(parts, list):
-        _add_parts(role, parts, extra, history)
+        _add_parts(role, parts, _with_call_fields(message, role, extra), history)
         return
     content = message.get("content")
     if type(content) is not str or content.lstrip()[:1] in _PARTS_OPENERS:  # (other text stays as is)
@@ -332,6 +332,26 @@ def _add_message(message: Any, history: list[dict[str, Any]]) -> None:
     if extra:
         result.update(extra)
     history.append(result)
+
+
+def _with_call_fields(message: dict[str, Any], role: str, extra: dict[str, Any] | None) -> dict[str, Any] | None:
+    """`extra` plus the tool calls and the tool call id that a `{role, parts}` message carries beside its
+    parts, in OpenAI's form: LiteLLM writes an assistant's calls as `"tool_calls": [...]` next to empty
+    parts, and a tool message's `"tool_call_id"`. (Calls given as parts win: see `_add_parts`.)"""
+    calls = message.get("tool_calls")
+    call_id = message.get("tool_call_id", message.get("id") if role == "tool" else None)
+    if not calls and (call_id is None or is_blank(call_id)):
+        return extra  # (the usual OTel message: parts only)
+    fields: dict[str, Any] = {}
+    if calls:
+        normalized = normalize_tool_calls(calls)
+        if normalized:
+            fields["tool_calls"] = normalized
+    if call_id is not None and not is_blank(call_id):
+        fields["tool_call_id"] = str(call_id)
+    if extra:
+        fields.update(extra)
+    return fields or extra
 
 
 def normalize_messages(value: Any) -> list[dict[str, Any]] | None:

@@ -40,6 +40,7 @@ from .values import (
     as_float,
     as_int,
     as_list,
+    has_long_digit_run,
     is_blank,
     parse_json,
     parse_json_fast,
@@ -99,10 +100,6 @@ _MESSAGE_CUT = len(_MESSAGE_PREFIX)
 _PLAIN_FIELDS = frozenset(("role", "content"))
 _JSON_OPENERS = ("{", "[", '"')
 _CONTAINER_OPENERS = ("{", "[")
-# `_decoded`: a run of 19 digits (where an integer beyond 64 bits could be) in a text whose digits are
-# made zeros and other bytes spaces (one C pass: quicker than a regex search).
-_LONG_DIGITS = b"0" * 19
-_DIGITS_AS_ZEROS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
 _INT_BOUND = 2**63  # request parameters: `to_jsonable` writes integers beyond it as text
 # `_tools`: the depth at which the walk of a list of tool schemas cut each of them.
 _SCHEMA_DEPTH = MAX_DEPTH - 1
@@ -733,7 +730,7 @@ def _decoded(text: str, parse: Callable[[str], Any]) -> Any:
     alike) and too few brackets to nest deeper than `parse`'s bound. Anything else, and any text
     orjson refuses (NaN, 1e400, lone surrogates: `json` reads them), is `parse`'s."""
     if (text[:1] in _CONTAINER_OPENERS and text.count("{") + text.count("[") <= MAX_DEPTH
-            and _LONG_DIGITS not in text.encode("utf-8", "replace").translate(_DIGITS_AS_ZEROS)):
+            and not has_long_digit_run(text)):
         value = parse_json_fast(text)  # (JSON whitespace after the value: `parse` strips it)
         if value is not None:
             return value

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import jsonfast
@@ -28,8 +28,9 @@ _TEXT_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 _REPR_OPENERS = "{[(\"'"
 _REPR_WORDS = ("None", "True", "False")
 # Outside its quoted strings, a repr made only of these characters (and the words None, True,
-# False) is JSON once its quotes and words are respelled; see `_repr_as_json`.
-_DELETE_JSON_REPR_CHARS = str.maketrans("", "", "0123456789+-.eE{}[]:, ")
+# False) is JSON once its quotes and words are respelled; see `_repr_as_json` (which joins the
+# parts outside the strings with NUL; bytes.translate deletes them in C, str.translate per character).
+_JSON_REPR_BYTES = b"\x000123456789+-.eE{}[]:, "
 
 
 def _too_deep(value: Any, limit: int = MAX_DEPTH, allow_floats: bool = True) -> bool:
@@ -60,26 +61,27 @@ def parse_json(text: Any) -> Any:
     A JSON string whose decoded value is itself a JSON object or array encoded as a string
     (double encoding) is decoded once more, never further.
     """
-    return _parse_json(text, jsonfast.loads)
+    return _parse_json(text)
 
 
 def parse_json_jsonable(text: Any) -> Any:
     """`to_jsonable(parse_json(text))`, walking the value at most once (short JSON: never)."""
     if not isinstance(text, str):
         return to_jsonable(text)
-    parsed = _parse_json(text, jsonable_loads)
-    return parsed if parsed is text else _jsonable_decoded(parsed, text)
+    return _parse_json(text, jsonable=True)
 
 
-def _jsonable_decoded(value: Any, text: str) -> Any:
-    """`to_jsonable(value)` for a value `_JSONABLE_NUMBERS` decoded from `text`: its numbers are
-    JSON-ready already, so only a key over 1000 chars or nesting over MAX_DEPTH needs the walk."""
-    if len(text) <= 1_000 and text.count("[") + text.count("{") <= MAX_DEPTH:
+def _jsonable_decoded(value: Any, chars: int, brackets: int) -> Any:
+    """`to_jsonable(value)` for a value `_JSONABLE_NUMBERS` decoded from a text of `chars` characters
+    holding `brackets` `[` and `{`: its numbers are JSON-ready already, so only a key over 1000 chars or
+    nesting over MAX_DEPTH needs the walk."""
+    if chars <= 1_000 and brackets <= MAX_DEPTH:
         return value
     return to_jsonable(value)
 
 
-def _parse_json(text: Any, loads: Callable[[str], Any]) -> Any:
+def _parse_json(text: Any, jsonable: bool = False) -> Any:
+    """`parse_json(text)`; with `jsonable`, `parse_json_jsonable(text)` for a string `text`."""
     if not isinstance(text, str):
         return text
     stripped = text.strip()
@@ -87,6 +89,7 @@ def _parse_json(text: Any, loads: Callable[[str], Any]) -> Any:
         return text
     if '"' not in stripped and "'" in stripped:
         return text  # a Python repr (JSON has ' only inside "strings"): no exception to raise
+    loads = jsonable_loads if jsonable else jsonfast.loads
     try:
         value = loads(stripped)
     except (ValueError, RecursionError):
@@ -98,9 +101,10 @@ def _parse_json(text: Any, loads: Callable[[str], Any]) -> Any:
                 value = loads(inner)
             except (ValueError, RecursionError):
                 return value
-    if stripped.count("[") + stripped.count("{") > MAX_DEPTH and _too_deep(value):
+    brackets = stripped.count("[") + stripped.count("{")  # (counted once, for both checks)
+    if brackets > MAX_DEPTH and _too_deep(value):
         return text  # (fewer brackets than MAX_DEPTH cannot nest deeper: skip the walk)
-    return value
+    return _jsonable_decoded(value, len(stripped), brackets) if jsonable else value
 
 
 def parse_repr(text: Any) -> Any:
@@ -129,9 +133,10 @@ def _parse_literal(text: str) -> Any:
         except (ValueError, RecursionError):
             pass  # e.g. `+1`, `1.`, `'a' 'b'`, a trailing comma: literal_eval decides
         else:
-            if as_json.count("[") + as_json.count("{") > MAX_DEPTH and _too_deep(value):
+            brackets = as_json.count("[") + as_json.count("{")
+            if brackets > MAX_DEPTH and _too_deep(value):
                 return text
-            return _jsonable_decoded(value, as_json)
+            return _jsonable_decoded(value, len(as_json), brackets)
     try:
         value = ast.literal_eval(stripped)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -157,7 +162,7 @@ def _repr_as_json(text: str) -> str | None:
         return None  # an unpaired quote
     outside = "\x00".join(parts[0::2])  # the text between the strings
     words = outside.replace("None", "").replace("True", "").replace("False", "")
-    if words.replace("\x00", "").translate(_DELETE_JSON_REPR_CHARS):
+    if words.encode("ascii").translate(None, _JSON_REPR_BYTES):  # (the text is ASCII)
         return None  # tuples, sets, names, comments...
     outside = outside.replace("None", "null").replace("True", "true").replace("False", "false")
     parts[0::2] = outside.split("\x00")
@@ -172,7 +177,7 @@ def parse_structured_jsonable(value: Any) -> Any:
 
 def parse_structured(value: Any) -> Any:
     """JSON first, then Python repr: for attributes whose emitters disagree on the encoding."""
-    parsed = _parse_json(value, jsonfast.loads)
+    parsed = _parse_json(value)
     if parsed is value and isinstance(value, str):
         return _parse_literal(value)  # (parse_repr would try JSON a second time)
     return parsed
@@ -292,23 +297,45 @@ def _jsonable_float(text: str) -> Any:
 _JSONABLE_NUMBERS = json.JSONDecoder(parse_int=_jsonable_int, parse_float=_jsonable_float, parse_constant=str)
 _INT_BOUND = 2**63
 _WIDE_FLOAT = float(2**63)
+# `_may_hold_wide_number`: a run of 19 digits in a text whose digits are made zeros and other bytes spaces
+# (one C pass, ~1 ns a character: quicker than walking a decoded tool schema or message list of up to
+# ~500 characters, slower than walking a document made of a few long strings).
+_DIGIT_SCAN_CHARS = 500
+_LONG_DIGITS = b"0" * 19
+_DIGITS_AS_ZEROS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
 
 
 def jsonable_loads(text: str) -> Any:
     """`_JSONABLE_NUMBERS.decode(text)`: by orjson (several times faster than `json` calling a
     Python hook per number) when its value is the same. orjson reads every document it accepts as
     `json` does, but integers: those beyond 64 bits become floats, and `to_jsonable` writes those
-    beyond 2**63 as text. A value holding either kind of number is decoded again by `json`, as is
-    every document orjson refuses (NaN, 1e400, lone surrogates...), which gets `json`'s value or error."""
+    beyond 2**63 as text. A document that may hold one (`_may_hold_wide_number`) is decoded again by
+    `json`, as is every document orjson refuses (NaN, 1e400, lone surrogates...), which gets `json`'s
+    value or error."""
     if _orjson is not None:
         try:
             value = _orjson.loads(text)
         except ValueError:  # (orjson's JSONDecodeError is one)
             pass
         else:
-            if not _holds_wide_number(value):
+            if not _may_hold_wide_number(text, value):
                 return value
     return _JSONABLE_NUMBERS.decode(text)
+
+
+def _may_hold_wide_number(text: str, value: Any) -> bool:
+    """Whether orjson's `value` of `text` may hold an integer beyond +-2**63: `has_long_digit_run(text)`,
+    or for a text over `_DIGIT_SCAN_CHARS` (mostly long strings, where scanning every character costs
+    more than walking the few values), `_holds_wide_number(value)`."""
+    if len(text) <= _DIGIT_SCAN_CHARS:
+        return len(text) >= 19 and has_long_digit_run(text)
+    return _holds_wide_number(value)
+
+
+def has_long_digit_run(text: str) -> bool:
+    """Whether `text` has a run of 19 digits: only there can JSON hold an integer beyond +-2**63, which
+    orjson reads as a float where `json` reads it exactly (a shorter integer is within 2**63)."""
+    return _LONG_DIGITS in text.encode("utf-8", "replace").translate(_DIGITS_AS_ZEROS)
 
 
 def _holds_wide_number(value: Any) -> bool:

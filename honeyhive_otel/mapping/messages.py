@@ -17,6 +17,7 @@ from .values import (
     as_text,
     decoded_as_json,
     is_blank,
+    json_ready,
     parse_json,
     parse_json_fast,
     parse_json_jsonable,
@@ -78,7 +79,6 @@ def normalize_finish_reasons(reasons: Any) -> list[str]:
 
 # `json.dumps(value, ensure_ascii=False)` without building an encoder per call.
 _ARGUMENTS_ENCODER = json.JSONEncoder(ensure_ascii=False)
-_INT_BOUND = 2**63  # (`to_jsonable` writes integers beyond it as strings)
 
 
 def arguments_json(arguments: Any) -> str:
@@ -90,7 +90,7 @@ def arguments_json(arguments: Any) -> str:
         if parsed is arguments:
             return arguments  # not JSON: keep what the model produced
         return _ARGUMENTS_ENCODER.encode(parsed)
-    if _json_ready(arguments, MAX_DEPTH - 1):  # (the usual arguments: no copy to make)
+    if json_ready(arguments, MAX_DEPTH - 1):  # (the usual arguments: no copy to make)
         return _ARGUMENTS_ENCODER.encode(arguments)
     return _ARGUMENTS_ENCODER.encode(to_jsonable(arguments))
 
@@ -506,7 +506,7 @@ def _from_json(text: str, output: bool) -> list[dict[str, Any]] | None:
     may read differently from `json`, or nested too deep): the general path then decides.
 
     The usual OTel message is converted here (`_usual_message`): it holds strings only, 3 levels
-    deep (and a tool call's arguments, checked by `_json_ready`), which orjson reads as `json` does,
+    deep (and a tool call's arguments, checked by `json_ready`), which orjson reads as `json` does,
     so it needs no other check. Any other message is checked (`decoded_as_json`) before the general
     code converts it.
     """
@@ -530,7 +530,7 @@ def _usual_message(message: Any, output: bool) -> dict[str, Any] | None:
     """A message of one part as `_add_message` makes it, and with `output` the same with a string
     "finish_reason" as `_add_output` makes it; None for anything else. The part is the usual text
     `{"type": "text", "content": str}`, tool call `{"type": "tool_call", "id": str, "name": str,
-    "arguments": ...}` (arguments: None, a string, or a value `_json_ready` accepts) or tool response
+    "arguments": ...}` (arguments: None, a string, or a value `json_ready` accepts) or tool response
     `{"type": "tool_call_response", "id": str, "response": str}`. (Checked in full: the message holds
     these keys only, so nothing else in it needs the `decoded_as_json` check.)"""
     if type(message) is not dict:
@@ -584,7 +584,7 @@ def _usual_tool_call(role: str, part: dict[str, Any]) -> dict[str, Any] | None:
         return None
     if arguments is None or type(arguments) is str:
         encoded = arguments_json(arguments)
-    elif _json_ready(arguments, MAX_DEPTH - 4):  # (the arguments sit 4 levels below the top of the list)
+    elif json_ready(arguments, MAX_DEPTH - 4):  # (the arguments sit 4 levels below the top of the list)
         encoded = _ARGUMENTS_ENCODER.encode(arguments)  # (what `arguments_json` makes of them)
     else:
         return None
@@ -601,34 +601,6 @@ def _usual_tool_response(part: dict[str, Any]) -> dict[str, Any] | None:
     if type(call_id) is not str or type(response) is not str:
         return None
     return {"role": "tool", "tool_call_id": "" if is_blank(call_id) else call_id, "content": response}
-
-
-def _json_ready(value: Any, limit: int) -> bool:
-    """Whether `value` is JSON that `to_jsonable` leaves as it is and `decoded_as_json` accepts (`limit`
-    as there): dicts with string keys of at most 1000 chars, lists, strings, None, booleans and
-    integers within +-2**63 only (no float), nesting no deeper than `limit`. `arguments_json` then
-    encodes it without the copy, and orjson's value of such JSON is `json`'s."""
-    level = [value]
-    for _ in range(limit + 1):
-        children: list[Any] = []
-        for item in level:
-            kind = type(item)
-            if kind is dict:
-                for key in item:
-                    if type(key) is not str or len(key) > 1_000:
-                        return False
-                children.extend(item.values())
-            elif kind is list:
-                children.extend(item)
-            elif kind is int:
-                if not -_INT_BOUND <= item <= _INT_BOUND:
-                    return False
-            elif kind is not str and item is not None and kind is not bool:
-                return False
-        if not children:
-            return True
-        level = children
-    return False
 
 
 def normalize_tool_definitions(value: Any) -> list[dict[str, Any]] | None:

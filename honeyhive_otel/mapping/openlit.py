@@ -193,20 +193,14 @@ def _context(attrs: SpanAttributes, draft: Draft, plan: _KeyPlan) -> None:
     # (the mapper peeks it; consuming is safe).
     attrs.consumed.update(plan.context)
     raw, metadata = attrs.raw, draft.metadata
-    for key in plan.environment:  # the first one set
-        value = raw[key]
-        if not is_blank(value):
-            if attrs.debug:
-                attrs.note("metadata.environment", key)
-            metadata.setdefault("environment", str(value))
-            break
-    for key in plan.application:  # the first one set
-        value = raw[key]
-        if not is_blank(value):
-            if attrs.debug:
-                attrs.note("metadata.application", key)
-            metadata.setdefault("application", str(value))
-            break
+    for field, keys in (("environment", plan.environment), ("application", plan.application)):
+        for key in keys:  # the first one set
+            value = raw[key]
+            if not is_blank(value):
+                if attrs.debug:
+                    attrs.note("metadata." + field, key)
+                metadata.setdefault(field, str(value))
+                break
     for key, field in plan.metadata:
         value = raw[key]
         if not is_blank(value):

@@ -21,6 +21,7 @@ _orjson = jsonfast.orjson  # None when orjson is not installed
 MAX_PARSE_CHARS = 8_000_000
 MAX_REPR_PARSE_CHARS = 200_000
 MAX_DEPTH = 64
+_INT_BOUND = 2**63  # `to_jsonable` writes integers beyond +-2**63 as text
 
 _JSON_OPENERS = ("{", "[", '"')
 # `json.dumps(value, ensure_ascii=False, allow_nan=False)` without building an encoder per call.
@@ -53,6 +54,36 @@ def _too_deep(value: Any, limit: int = MAX_DEPTH, allow_floats: bool = True) -> 
             return False
         level = children
     return True
+
+
+def json_ready(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether decoded JSON `value` is what `to_jsonable` leaves as it is and `decoded_as_json` accepts
+    (`limit` as there): dicts with string keys of at most 1000 chars, lists, strings, None, booleans and
+    integers within +-2**63 only (no float), nesting no deeper than `limit`. Such a value can be
+    encoded without a `to_jsonable` copy, and orjson's value of its JSON is `json`'s.
+    (One of three level-by-level walks here, with `_too_deep` and `_holds_wide_number`: each checks
+    other leaves, and a shared walker would cost a call per leaf on the message path.)"""
+    level = [value]
+    for _ in range(limit + 1):
+        children: list[Any] = []
+        for item in level:
+            kind = type(item)
+            if kind is dict:
+                for key in item:
+                    if type(key) is not str or len(key) > 1_000:
+                        return False
+                children.extend(item.values())
+            elif kind is list:
+                children.extend(item)
+            elif kind is int:
+                if not -_INT_BOUND <= item <= _INT_BOUND:
+                    return False
+            elif kind is not str and item is not None and kind is not bool:
+                return False
+        if not children:
+            return True
+        level = children
+    return False
 
 
 def parse_json(text: Any) -> Any:
@@ -295,7 +326,6 @@ def _jsonable_float(text: str) -> Any:
 # Decodes JSON numbers as `to_jsonable` writes them (NaN and Infinity as strings): the exact path of
 # `jsonable_loads` (orjson reads big ints as floats).
 _JSONABLE_NUMBERS = json.JSONDecoder(parse_int=_jsonable_int, parse_float=_jsonable_float, parse_constant=str)
-_INT_BOUND = 2**63
 _WIDE_FLOAT = float(2**63)
 # `_may_hold_wide_number`: a run of 19 digits in a text whose digits are made zeros and other bytes spaces
 # (one C pass, ~1 ns a character: quicker than walking a decoded tool schema or message list of up to

@@ -583,18 +583,13 @@ def _response(attrs: SpanAttributes, draft: Draft, finish_reasons: Sequence[Any]
             value = raw[key]
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 draft.metrics.setdefault(name, value)
-    for key in SERVICE_TIER_KEYS:  # the first one set
-        if key in present:
-            tier = raw[key]
-            if not is_blank(tier):
-                metadata.setdefault("service_tier", str(tier))
-                break
-    for key in FINGERPRINT_KEYS:  # the first one set
-        if key in present:
-            fingerprint = raw[key]
-            if not is_blank(fingerprint):
-                metadata.setdefault("system_fingerprint", str(fingerprint))
-                break
+    for keys, field in ((SERVICE_TIER_KEYS, "service_tier"), (FINGERPRINT_KEYS, "system_fingerprint")):
+        for key in keys:  # the first one set
+            if key in present:
+                value = raw[key]
+                if not is_blank(value):
+                    metadata.setdefault(field, str(value))
+                    break
 
 
 def _first_set(raw: dict[str, Any], keys: tuple[str, ...]) -> Any:

@@ -9,7 +9,7 @@ Each fast path is checked against a copy of the code it replaced (the `old_*` fu
 - `llm.tools.N.tool.json_schema` schemas are decoded JSON-ready per schema instead of walked again
   as a list (`messages.tool_definitions_from_parsed`);
 - `input.value`/`output.value` and the request parameters are decoded by orjson when it gives what
-  `parse_json`/`parse_structured` give (`openinference._decoded`);
+  `parse_json`/`parse_structured` give (`values.parse_json_exact_fast`);
 - the `llm.{input,output}_messages.N.message.*` names of a span are sorted into messages, and their
   `contents.N.*`/`tool_calls.N.*` fields into parts and calls, once per tuple of names
   (`openinference._message_slots`);
@@ -29,7 +29,14 @@ from honeyhive_otel.mapping import messages as msg
 from honeyhive_otel.mapping import openinference as oi
 from honeyhive_otel.mapping.attributes import SpanAttributes, nest_indexed
 from honeyhive_otel.mapping.draft import Draft
-from honeyhive_otel.mapping.values import MAX_DEPTH, is_blank, parse_json, parse_structured, to_jsonable
+from honeyhive_otel.mapping.values import (
+    MAX_DEPTH,
+    is_blank,
+    parse_json,
+    parse_json_exact_fast,
+    parse_structured,
+    to_jsonable,
+)
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -152,7 +159,7 @@ EDGE_TEXTS = st.sampled_from([
 def test_decoded_is_what_parse_json_and_parse_structured_give(value: Any, pick: int, edge: str, use_edge: bool) -> None:
     text = edge if use_edge else texts_of(value)[pick]
     for parse in (parse_json, parse_structured):
-        assert repr(oi._decoded(text, parse)) == repr(parse(text))
+        assert repr(parse_json_exact_fast(text, parse)) == repr(parse(text))
 
 
 @SETTINGS

@@ -43,9 +43,9 @@ from .values import (
     as_float,
     as_int,
     as_list,
-    decoded_as_json,
     is_blank,
     parse_json,
+    parse_json_exact_fast,
     parse_json_fast,
     parse_repr,
 )
@@ -106,12 +106,6 @@ REQUEST_KEYS = frozenset((
     "litellm.model_group", "litellm.provider.model", "litellm.cache_hit", "litellm.saved_cache_cost",
     "gen_ai.cost.total_cost", "litellm.cost.total", "error.type",
 ))
-# The `hidden_params` fields the request mapping reads (`_hidden_params` checks what orjson made of
-# them: a reader of another field adds it here); the rest (cache key, batch counts...) is never read.
-HIDDEN_FIELDS = ("model_id", "api_base", "litellm_model_name", "additional_headers", "response_cost",
-                 "litellm_overhead_time_ms")
-_WIDE_FLOAT = float(2**63)  # orjson reads an integer beyond 64 bits as a float at least this large
-_TEXT_TYPE = frozenset((str,))
 # `_usage_mapping`: the longest text it decodes (`parse_repr` walks the value of a longer one); the
 # mappings `_usage_details` reads counts from.
 _SHORT_USAGE_CHARS = 1_000
@@ -332,30 +326,8 @@ def _call_type(attrs: SpanAttributes, present: set[str]) -> str | None:
 
 
 def _hidden_params(value: Any) -> dict[str, Any]:
-    """`_json_object(value)` as its readers see it (its HIDDEN_FIELDS): decoded by orjson, several
-    times faster than `json`, when that gives those fields `json`'s values (`_as_json_decodes`) and
-    the text has too few brackets to be refused as too deep."""
-    if type(value) is str:
-        decoded = parse_json_fast(value)
-        if type(decoded) is dict and value.count("{") + value.count("[") <= MAX_DEPTH:
-            for name in HIDDEN_FIELDS:
-                field = decoded.get(name)
-                if field is not None and type(field) is not str and not _as_json_decodes(field):
-                    break
-            else:
-                return decoded
-    return _json_object(value)
-
-
-def _as_json_decodes(value: Any) -> bool:
-    """Whether `value`, decoded by orjson, is what `json` decodes: orjson reads every JSON value as
-    `json` does but an integer beyond 64 bits, which it reads as a whole float of that size."""
-    kind = type(value)
-    if kind is float:
-        return -_WIDE_FLOAT < value < _WIDE_FLOAT or not value.is_integer()
-    if kind is dict and _TEXT_TYPE.issuperset(map(type, value.values())):
-        return True  # (the provider's response headers: texts only, told without a walk)
-    return (kind is not dict and kind is not list) or decoded_as_json(value)
+    """`_json_object(value)`, a JSON text decoded by orjson where its value is `json`'s."""
+    return _json_object(parse_json_exact_fast(value))
 
 
 def _json_object(value: Any) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -40,10 +40,9 @@ from .values import (
     as_float,
     as_int,
     as_list,
-    has_long_digit_run,
     is_blank,
     parse_json,
-    parse_json_fast,
+    parse_json_exact_fast,
     parse_structured,
     parse_structured_jsonable,
     to_jsonable,
@@ -99,7 +98,6 @@ _MESSAGE_CUT = len(_MESSAGE_PREFIX)
 # normaliser's form (`_message`).
 _PLAIN_FIELDS = frozenset(("role", "content"))
 _JSON_OPENERS = ("{", "[", '"')
-_CONTAINER_OPENERS = ("{", "[")
 _INT_BOUND = 2**63  # request parameters: `to_jsonable` writes integers beyond it as text
 # `_tools`: the depth at which the walk of a list of tool schemas cut each of them.
 _SCHEMA_DEPTH = MAX_DEPTH - 1
@@ -217,7 +215,7 @@ def _invocation_parameters(attrs: SpanAttributes, draft: Draft, state: _State) -
         raw = attrs.peek(key)
         if raw is None:
             continue
-        params = _decoded(raw, parse_structured) if isinstance(raw, str) else raw
+        params = parse_json_exact_fast(raw, parse_structured) if isinstance(raw, str) else raw
         if not isinstance(params, dict):
             continue  # not JSON: left unconsumed, so it is kept under metadata.attributes
         attrs.consume(key)
@@ -715,26 +713,12 @@ def decode_value(raw: Any, mime: Any) -> Any:
     if not isinstance(raw, str):
         return to_jsonable(raw)
     if isinstance(mime, str) and ("json" in mime.lower()):
-        return _decoded(raw, parse_json)
+        return parse_json_exact_fast(raw)
     if raw.lstrip()[:1] == "{":
-        parsed = _decoded(raw, parse_json)
+        parsed = parse_json_exact_fast(raw)
         if isinstance(parsed, dict):
             return parsed
     return raw
-
-
-def _decoded(text: str, parse: Callable[[str], Any]) -> Any:
-    """`parse(text)` (`parse_json`, or `parse_structured`, which tries JSON first), decoded by orjson
-    (several times faster) when that gives the same value: a JSON object or array with no run of 19
-    digits (orjson reads integers beyond 64 bits as floats; `json` and orjson read every other number
-    alike) and too few brackets to nest deeper than `parse`'s bound. Anything else, and any text
-    orjson refuses (NaN, 1e400, lone surrogates: `json` reads them), is `parse`'s."""
-    if (text[:1] in _CONTAINER_OPENERS and text.count("{") + text.count("[") <= MAX_DEPTH
-            and not has_long_digit_run(text)):
-        value = parse_json_fast(text)  # (JSON whitespace after the value: `parse` strips it)
-        if value is not None:
-            return value
-    return parse(text)
 
 
 def _take(attrs: SpanAttributes, key: str, mime_key: str, field: str) -> None:

@@ -13,7 +13,7 @@ import functools
 import math
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from types import MappingProxyType
 from typing import Any
 
@@ -430,12 +430,3 @@ def nest_indexed(flat: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
         if index <= MAX_INDEX:
             slots.setdefault(index, {})[match.group(2)] = value
     return [slots[i] for i in sorted(slots)]
-
-
-def first_present(mapping: dict[str, Any], keys: Iterable[str]) -> Any:
-    """The first non-blank value of `keys` in a plain dict."""
-    for key in keys:
-        value = mapping.get(key)
-        if not is_blank(value):
-            return value
-    return None

@@ -570,14 +570,15 @@ def _response(attrs: SpanAttributes, draft: Draft, finish_reasons: Sequence[Any]
     if type(plural) is tuple or not is_blank(plural):  # (the SDK's sequences are tuples: never blank)
         finish = finish_reasons
     elif _FINISH_REASON in present:
-        finish = as_list(_first_set(raw, (_FINISH_REASON,)))
+        singular = raw[_FINISH_REASON]
+        finish = None if is_blank(singular) else as_list(singular)
     else:
         finish = None
     if finish:
         metadata.setdefault("finish_reasons", msg.normalize_finish_reasons(finish))
     if present.isdisjoint(_RARE_RESPONSE_KEYS):
         return
-    # (The few keys read inline, not by a `_first_set` call per table: OpenAI's spans carry both.)
+    # (Read inline: OpenAI's spans carry both the tier and the fingerprint.)
     for key, name in FIRST_TOKEN_KEYS:
         if key in present:
             value = raw[key]
@@ -590,15 +591,6 @@ def _response(attrs: SpanAttributes, draft: Draft, finish_reasons: Sequence[Any]
                 if not is_blank(value):
                     metadata.setdefault(field, str(value))
                     break
-
-
-def _first_set(raw: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    """The first non-blank value among `keys` (`SpanAttributes.get` for keys already consumed)."""
-    for key in keys:
-        value = raw.get(key)
-        if not is_blank(value):
-            return value
-    return None
 
 
 def _tool(attrs: SpanAttributes, draft: Draft) -> None:

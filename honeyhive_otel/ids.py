@@ -35,12 +35,20 @@ def _uuid5_text(digest: str) -> str:
     return f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{_VARIANT_DIGITS[digest[16]]}{digest[17:20]}-{digest[20:32]}"
 
 
+def hex_ids(trace_id: int, span_id: int, parent_span_id: int | None = None) -> tuple[str, str, str | None]:
+    """The ids' hex digits: `f"{trace_id:032x}"`, `f"{span_id:016x}"` and the parent's like the span's
+    (None without a parent)."""
+    try:  # (ids in range, as the SDK's are: their bytes' hex is the quickest way to their digits)
+        return (trace_id.to_bytes(16, "big").hex(), span_id.to_bytes(8, "big").hex(),
+                parent_span_id.to_bytes(8, "big").hex() if parent_span_id else None)
+    except (AttributeError, OverflowError):  # not an int, or out of range: formatted
+        return f"{trace_id:032x}", f"{span_id:016x}", f"{parent_span_id:016x}" if parent_span_id else None
+
+
 def event_id_for(trace_id: int, span_id: int) -> str:
     """The event id of the span (trace_id, span_id): uuid5 of their hex digits."""
-    try:  # (ids in range, as the SDK's are: their bytes' hex is the quickest way to their digits)
-        return event_id_from_hex(trace_id.to_bytes(16, "big").hex(), span_id.to_bytes(8, "big").hex())
-    except (AttributeError, OverflowError):  # not an int, or out of range: formatted
-        return event_id_from_hex(f"{trace_id:032x}", f"{span_id:016x}")
+    trace_hex, span_hex, _ = hex_ids(trace_id, span_id)
+    return event_id_from_hex(trace_hex, span_hex)
 
 
 def event_id_from_hex(trace_hex: str, span_hex: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from opentelemetry.trace import SpanKind, StatusCode
 
 from ..event import Event
-from ..ids import event_id_for, event_id_from_hex, parent_event_id_for
+from ..ids import event_id_for, event_id_from_hex, hex_ids, parent_event_id_for
 from ..sessions import SessionResolver
 from . import event_type, genai, litellm, openinference, openlit, traceloop, usage
 from .attributes import SpanAttributes, worth_keeping
@@ -134,12 +134,7 @@ class SpanMapper:
             error = draft.error
         session_id = session.session_id
         # The ids' hex digits, formatted once: they name the event and go into metadata.otel.
-        try:  # (an id in range, as the SDK's are: its bytes' hex is the quickest way to its digits)
-            trace_hex, span_hex = trace_id.to_bytes(16, "big").hex(), span_id.to_bytes(8, "big").hex()
-            parent_hex = parent_span_id.to_bytes(8, "big").hex() if parent_span_id else None
-        except (AttributeError, OverflowError):  # not an int, or out of range: formatted
-            trace_hex, span_hex = f"{trace_id:032x}", f"{span_id:016x}"
-            parent_hex = f"{parent_span_id:016x}" if parent_span_id else None
+        trace_hex, span_hex, parent_hex = hex_ids(trace_id, span_id, parent_span_id)
         # Positional, in the order of Event's fields: keyword arguments to a dataclass of 24 fields
         # cost about a microsecond per event.
         event = Event(

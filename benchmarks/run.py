@@ -256,22 +256,30 @@ def timed_export(exporter: Any, spans: list[Any]) -> tuple[int, int, bool]:
     return w1 - w0, c1 - c0, getattr(result, "name", str(result)) == "SUCCESS"
 
 
-def bench_export_throughput(settings: Settings, sink_url: str) -> dict[str, Any]:
-    """export(batch of 512 pre-built ReadableSpans), both exporters POSTing to the same sink."""
-    spans = _spans.build_spans(BATCH, 2048)
-    exporters = make_exporters(sink_url)
+def export_rounds(exporters: dict[str, Any], spans: list[Any],
+                  rounds: int) -> tuple[dict[str, list[int]], dict[str, list[int]], dict[str, int]]:
+    """(wall ns, CPU ns, failed exports) per exporter over `rounds` rounds of `timed_export(spans)`,
+    after one warm-up export each (session, connection); the order of the exporters rotates."""
     wall: dict[str, list[int]] = {name: [] for name in exporters}
     cpu: dict[str, list[int]] = {name: [] for name in exporters}
     failures = dict.fromkeys(exporters, 0)
     for exporter in exporters.values():
-        timed_export(exporter, spans)  # warm-up: session, connection
-    for round_no in range(settings.export_rounds):
+        timed_export(exporter, spans)
+    for round_no in range(rounds):
         for name in rotated(list(exporters), round_no):
             gc.collect()
             w, c, ok = timed_export(exporters[name], spans)
             wall[name].append(w)
             cpu[name].append(c)
             failures[name] += 0 if ok else 1
+    return wall, cpu, failures
+
+
+def bench_export_throughput(settings: Settings, sink_url: str) -> dict[str, Any]:
+    """export(batch of 512 pre-built ReadableSpans), both exporters POSTing to the same sink."""
+    spans = _spans.build_spans(BATCH, 2048)
+    exporters = make_exporters(sink_url)
+    wall, cpu, failures = export_rounds(exporters, spans, settings.export_rounds)
     variants = {}
     for name in exporters:
         batch_ns = median(wall[name])
@@ -305,14 +313,7 @@ def bench_real_spans(settings: Settings, sink_url: str) -> dict[str, Any]:
     families = {}
     for prefix, family in _spans.FAMILIES.items():
         spans = _spans.captured_spans(prefix, BATCH)
-        for exporter in exporters.values():
-            timed_export(exporter, spans)
-        cpu: dict[str, list[int]] = {name: [] for name in exporters}
-        for round_no in range(settings.real_span_rounds):
-            for name in rotated(list(exporters), round_no):
-                gc.collect()
-                _wall, used, _ok = timed_export(exporters[name], spans)
-                cpu[name].append(used)
+        _wall, cpu, _failures = export_rounds(exporters, spans, settings.real_span_rounds)
         per_span = {name: median(cpu[name]) / BATCH for name in exporters}
         families[family] = {"attributes_per_span": sum(len(span.attributes or {}) for span in spans) / BATCH,
                             "cpu_ns_per_span": per_span,
@@ -394,6 +395,20 @@ def _collect(proc: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
     return json.loads(lines[-1])
 
 
+def _litellm_variant(wall: list[int], thread: list[int], process: list[int], spans_per_call: Any, processes: int,
+                     exporter_stats: Any) -> dict[str, Any]:
+    """One LiteLLM variant's row: medians in ms per call of its samples (ns per call)."""
+    return {
+        "wall_ms_per_call": median(wall) / 1e6,
+        "app_thread_cpu_ms_per_call": median(thread) / 1e6,
+        "process_cpu_ms_per_call": median(process) / 1e6,
+        "spans_per_call": spans_per_call,
+        "processes": processes,
+        "wall_ms_samples": [round(v / 1e6, 3) for v in wall],
+        "exporter_stats": exporter_stats,
+    }
+
+
 def bench_litellm(settings: Settings, sink_url: str) -> dict[str, Any]:
     """litellm.completion(mock_response) with the otel callback: HoneyHive vs no-op exporter (paired, in the
     same processes) vs no callback (processes of its own, for reference)."""
@@ -413,26 +428,13 @@ def bench_litellm(settings: Settings, sink_url: str) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for variant in ("honeyhive", "bsp_noop"):
         samples = [r["samples"][variant] for r in paired]
-        wall = [v for s in samples for v in s["wall"]]
-        summary[variant] = {
-            "wall_ms_per_call": median(wall) / 1e6,
-            "app_thread_cpu_ms_per_call": median([v for s in samples for v in s["thread"]]) / 1e6,
-            "process_cpu_ms_per_call": median([v for s in samples for v in s["process"]]) / 1e6,
-            "spans_per_call": paired[0]["spans_per_call"],
-            "processes": len(paired),
-            "wall_ms_samples": [round(v / 1e6, 3) for v in wall],
-            "exporter_stats": paired[0]["exporter_stats"] if variant == "honeyhive" else None,
-        }
-    none_wall = [v for r in alone for v in r["wall_ns_per_call"]]
-    summary["none"] = {
-        "wall_ms_per_call": median(none_wall) / 1e6,
-        "app_thread_cpu_ms_per_call": median([v for r in alone for v in r["app_thread_cpu_ns_per_call"]]) / 1e6,
-        "process_cpu_ms_per_call": median([v for r in alone for v in r["process_cpu_ns_per_call"]]) / 1e6,
-        "spans_per_call": 0,
-        "processes": len(alone),
-        "wall_ms_samples": [round(v / 1e6, 3) for v in none_wall],
-        "exporter_stats": None,
-    }
+        summary[variant] = _litellm_variant(
+            [v for s in samples for v in s["wall"]], [v for s in samples for v in s["thread"]],
+            [v for s in samples for v in s["process"]], paired[0]["spans_per_call"], len(paired),
+            paired[0]["exporter_stats"] if variant == "honeyhive" else None)
+    summary["none"] = _litellm_variant(
+        [v for r in alone for v in r["wall_ns_per_call"]], [v for r in alone for v in r["app_thread_cpu_ns_per_call"]],
+        [v for r in alone for v in r["process_cpu_ns_per_call"]], 0, len(alone), None)
     differences = [v for r in paired for v in r["wall_difference_ns_per_call"]]
     cpu_differences = [ours - noop for r in paired
                        for ours, noop in zip(r["samples"]["honeyhive"]["process"], r["samples"]["bsp_noop"]["process"],

@@ -41,6 +41,12 @@ from honeyhive_otel.mapping.values import (
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+def message_of_slot(slot: dict[str, Any], state: Any, default_role: str) -> list[dict[str, Any]]:
+    """One flattened message slot (`message.*` keys) as `_message_list` reads it (`oi._message_of`)."""
+    fields = {key[len("message."):]: value for key, value in slot.items() if key.startswith("message.")}
+    return oi._message_of(fields, state, default_role) if fields else []
+
+
 # ----- the old code ------------------------------------------------------------------------------
 def old_normalize_tool_calls(calls: Any) -> list[dict[str, Any]]:
     calls = msg._structured(calls)
@@ -352,7 +358,7 @@ def test_flattened_messages_are_what_the_old_reads_made(attributes: dict[str, An
 @given(fields=st.dictionaries(FIELDS, ATTRIBUTE_VALUES, max_size=6), default_role=st.sampled_from(["user", "assistant"]))
 def test_one_flattened_message_is_what_the_old_read_made(fields: dict[str, Any], default_role: str) -> None:
     old_state, state = oi._State("LLM"), oi._State("LLM")
-    assert repr(oi._message(fields, state, default_role)) == repr(old_message(fields, old_state, default_role))
+    assert repr(message_of_slot(fields, state, default_role)) == repr(old_message(fields, old_state, default_role))
     assert state.redacted == old_state.redacted
 
 
@@ -360,14 +366,14 @@ def test_a_second_reading_of_long_arguments_is_kept() -> None:
     """Arguments over 1000 characters with a key over 1000: each reading cuts the key again."""
     arguments = json.dumps({"k" * 1200: 1})
     slot = {"message.role": "assistant", "message.tool_calls.0.tool_call.function.arguments": arguments}
-    result = oi._message(slot, oi._State("LLM"), "user")
+    result = message_of_slot(slot, oi._State("LLM"), "user")
     assert result == old_message(slot, oi._State("LLM"), "user")
     assert "truncated by honeyhive-otel: 10" in result[0]["tool_calls"][0]["function"]["arguments"]  # (cut twice)
 
 
 def test_bytes_arguments_are_decoded_as_before() -> None:
     slot = {"message.role": "assistant", "message.tool_calls.0.tool_call.function.arguments": b'{"a": 1}'}
-    assert oi._message(slot, oi._State("LLM"), "user") == old_message(slot, oi._State("LLM"), "user")
+    assert message_of_slot(slot, oi._State("LLM"), "user") == old_message(slot, oi._State("LLM"), "user")
 
 
 # ----- tool schemas ---------------------------------------------------------------------------------

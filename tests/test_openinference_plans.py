@@ -27,6 +27,12 @@ ROLES = st.one_of(st.none(), st.integers(), st.sampled_from(["user", "assistant"
                                                              "developer", "", " ", "critic"]))
 
 
+def message_of_slot(slot: dict[str, Any], state: Any, default_role: str) -> list[dict[str, Any]]:
+    """One flattened message slot (`message.*` keys) as `_message_list` reads it (`oi._message_of`)."""
+    fields = {key[len("message."):]: value for key, value in slot.items() if key.startswith("message.")}
+    return oi._message_of(fields, state, default_role) if fields else []
+
+
 def span_attributes(attributes: dict[str, Any], debug: bool = False) -> SpanAttributes:
     return SpanAttributes(attributes, debug)
 
@@ -52,7 +58,7 @@ def test_a_plain_message_is_what_the_normaliser_makes(role: Any, content: Any, h
     if has_content:
         slot["message.content"] = content
     state = oi._State("LLM")
-    result = oi._message(slot, state, default_role)
+    result = message_of_slot(slot, state, default_role)
     if not slot:
         assert result == []
         return
@@ -78,7 +84,7 @@ def reference_details(attrs: SpanAttributes, draft: Draft) -> None:
         if cost is None:
             continue
         attrs.consumed.add(key)
-        oi._put_path(details, suffix, cost)
+        oi._put_parts(details, suffix.split("."), cost)
     if details:
         draft.metadata.setdefault("cost_details", details)
         if not attrs.has("llm.cost.total"):
@@ -94,7 +100,7 @@ def reference_details(attrs: SpanAttributes, draft: Draft) -> None:
         if count is None:
             continue
         attrs.consumed.add(key)
-        oi._put_path(tokens, suffix.replace("_details", ""), count)
+        oi._put_parts(tokens, suffix.replace("_details", "").split("."), count)
     if tokens:
         draft.metadata.setdefault("token_details", tokens)
 

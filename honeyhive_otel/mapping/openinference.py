@@ -95,7 +95,7 @@ COST_PREFIX, TOKEN_COUNT_PREFIX = "llm.cost.", "llm.token_count."
 _MESSAGE_PREFIX = "message."
 _MESSAGE_CUT = len(_MESSAGE_PREFIX)
 # A message with these fields only, and a text that does not start like JSON, is already in the
-# normaliser's form (`_message`).
+# normaliser's form (`_plain_message`).
 _PLAIN_FIELDS = frozenset(("role", "content"))
 _JSON_OPENERS = ("{", "[", '"')
 _INT_BOUND = 2**63  # request parameters: `to_jsonable` writes integers beyond it as text
@@ -341,7 +341,7 @@ def _message_slots(names: tuple[Any, ...], prefix: str) -> _MessageSlots:
     """Per message under `prefix` (`prefix.N.message.<field>`, in index order), its (field, name)
     pairs (`_MessageSlots`): the slots of `attrs.indexed(prefix)` (names in sorted order, the last
     of a repeated field winning) cut to their `message.` fields, worked out once per tuple of names.
-    Messages without such fields are left out (`_message` makes nothing of them)."""
+    Messages without such fields are left out (they make no message)."""
     flat = {name: name for name in sorted(name for name in names if isinstance(name, str) and name.startswith(prefix))}
     slots = []
     for slot in nest_indexed(flat, prefix):
@@ -361,18 +361,11 @@ def _nested_slots(fields: Iterable[str]) -> _NestedSlots:
     return contents, calls
 
 
-def _message(slot: dict[str, Any], state: _State, default_role: str) -> list[dict[str, Any]]:
-    """One flattened OpenInference message -> OpenAI message(s) through the shared normaliser."""
-    fields = {key[_MESSAGE_CUT:]: value for key, value in slot.items() if key.startswith(_MESSAGE_PREFIX)}
-    if not fields:
-        return []
-    return _message_of(fields, state, default_role)
-
-
 def _message_of(fields: dict[str, Any], state: _State, default_role: str,
                 nested: _NestedSlots | None = None) -> list[dict[str, Any]]:
-    """`_message` of the `message.` fields of a slot (at least one), keyed by the rest of their names;
-    `nested` is `_nested_slots(fields)` when already known (it depends on the names only)."""
+    """One flattened OpenInference message -> OpenAI message(s) through the shared normaliser: the
+    `message.` fields of a slot (at least one), keyed by the rest of their names; `nested` is
+    `_nested_slots(fields)` when already known (it depends on the names only)."""
     content = state.text(fields.get("content"))
     if fields.keys() <= _PLAIN_FIELDS:
         plain = _plain_message(fields.get("role"), content, default_role)
@@ -578,10 +571,6 @@ def _detail_keys(names: tuple[Any, ...]) -> tuple[_DetailKeys, _DetailKeys]:
                    if key.startswith(TOKEN_COUNT_PREFIX) and key not in _USAGE_KEYS
                    and "." in key[len(TOKEN_COUNT_PREFIX):])
     return costs, tokens
-
-
-def _put_path(target: dict[str, Any], dotted: str, value: Any) -> None:
-    _put_parts(target, dotted.split("."), value)
 
 
 def _put_parts(target: dict[str, Any], parts: Sequence[str], value: Any) -> None:

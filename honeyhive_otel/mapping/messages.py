@@ -531,13 +531,24 @@ def _usual_message(message: Any, output: bool) -> dict[str, Any] | None:
     "finish_reason" as `_add_output` makes it; None for anything else. The part is the usual text
     `{"type": "text", "content": str}`, tool call `{"type": "tool_call", "id": str, "name": str,
     "arguments": ...}` (arguments: None, a string, or a value `json_ready` accepts) or tool response
-    `{"type": "tool_call_response", "id": str, "response": str}`. (Checked in full: the message holds
-    these keys only, so nothing else in it needs the `decoded_as_json` check.)"""
+    `{"type": "tool_call_response", "id": str, "response": str}`. OpenAI's `{"role": str, "content":
+    str}` is a usual message too (many emitters write that form), unless its content looks like a
+    JSON list of parts. (Checked in full: the message holds these keys only, so nothing else in it
+    needs the `decoded_as_json` check.)"""
     if type(message) is not dict:
         return None
     size = len(message)
     if size != 2 and not (output and size == 3 and type(message.get("finish_reason")) is str):
         return None
+    content = message.get("content")
+    if type(content) is str:  # OpenAI's form: with the size checked above, it holds nothing else
+        role = message.get("role")
+        if type(role) is not str or content.lstrip()[:1] in _PARTS_OPENERS:
+            return None
+        converted = {"role": _NORMAL_ROLES.get(role) or normalize_role(role), "content": content}
+        if size == 3:
+            converted["finish_reason"] = message["finish_reason"]
+        return converted
     try:  # (subscripts: quicker than `get`, and the usual message has these keys)
         role = message["role"]
         parts = message["parts"]

@@ -15,6 +15,7 @@ time). Everything held is released on flush and shutdown.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ MODEL = "model"
 _WRAPPER_SCOPE_HINTS = ("litellm",)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Note:
     """What is known of one span of a trace (bounded memory)."""
 
@@ -216,11 +217,7 @@ class Coalescer:
         """A model event of an instrumentor that may wrap a call LiteLLM also reports."""
         if event.convention == "litellm":
             return False
-        scope = str(event.metadata.get("otel", {}).get("scope", {}).get("name", "")).lower()
-        for hint in _WRAPPER_SCOPE_HINTS:
-            if hint in scope:
-                return True
-        return False
+        return _wrapper_scope(str(event.metadata.get("otel", {}).get("scope", {}).get("name", "")))
 
     def _overflow(self) -> list[Event]:
         released = []
@@ -284,6 +281,14 @@ class Coalescer:
             outer.session = inner.session
             if outer.parent_span_id is None:
                 outer.parent_id = inner.session_id
+
+
+@functools.lru_cache(maxsize=256)
+def _wrapper_scope(scope_name: str) -> bool:
+    """Whether an instrumentation scope of this name may wrap a LiteLLM call (asked per model event:
+    the events of a batch come from a few scopes)."""
+    scope = scope_name.lower()
+    return any(hint in scope for hint in _WRAPPER_SCOPE_HINTS)
 
 
 def _merge_metadata(outer: dict[str, Any], inner: dict[str, Any], inner_is_litellm: bool) -> None:

@@ -118,6 +118,102 @@ def llm_attributes(input_messages: str, output_messages: str, salt: int = 0) -> 
     ]
 
 
+# ----- the benchmark span's content in other conventions' forms ---------------------------
+def _plain(messages_text: str) -> list[dict[str, Any]]:
+    """GenAI parts-form messages (as `messages_json` makes them) in OpenAI's {role, content} form."""
+    plain = []
+    for message in json.loads(messages_text):
+        item = {"role": message["role"], "content": message["parts"][0]["content"]}
+        if "finish_reason" in message:
+            item["finish_reason"] = message["finish_reason"]
+        plain.append(item)
+    return plain
+
+
+def _request_attributes(salt: int) -> list[tuple[str, Any]]:
+    """The benchmark span's attributes but its messages: model, parameters, response, usage, app keys."""
+    return [(key, value) for key, value in llm_attributes("", "", salt)
+            if key not in ("gen_ai.input.messages", "gen_ai.output.messages")]
+
+
+def openai_form_attributes(salt: int) -> list[tuple[str, Any]]:
+    """`gen_ai.input/output.messages` in OpenAI's {role, content} form (what many emitters write)."""
+    inputs, outputs = messages_json(2048, salt)
+    return [*_request_attributes(salt), ("gen_ai.input.messages", json.dumps(_plain(inputs))),
+            ("gen_ai.output.messages", json.dumps(_plain(outputs)))]
+
+
+def prompt_json_attributes(salt: int) -> list[tuple[str, Any]]:
+    """`gen_ai.prompt` / `gen_ai.completion` JSON texts (OpenLIT before 1.35, Semantic Kernel)."""
+    inputs, outputs = messages_json(2048, salt)
+    completion = [{"role": m["role"], "content": m["content"]} for m in _plain(outputs)]
+    return [*_request_attributes(salt), ("gen_ai.prompt", json.dumps(_plain(inputs))),
+            ("gen_ai.completion", json.dumps(completion))]
+
+
+def indexed_attributes(salt: int) -> list[tuple[str, Any]]:
+    """`gen_ai.prompt.N.*` / `gen_ai.completion.N.*` (Traceloop before 0.55, LiteLLM v1)."""
+    inputs, outputs = messages_json(2048, salt)
+    attributes = [(key, value) for key, value in _request_attributes(salt)
+                  if not key.startswith(("gen_ai.usage", "gen_ai.output", "gen_ai.conversation", "app.feature"))]
+    for index, message in enumerate(_plain(inputs)):
+        attributes += [(f"gen_ai.prompt.{index}.role", message["role"]),
+                       (f"gen_ai.prompt.{index}.content", message["content"])]
+    output = _plain(outputs)[0]
+    attributes += [("gen_ai.completion.0.role", "assistant"), ("gen_ai.completion.0.content", output["content"]),
+                   ("gen_ai.completion.0.finish_reason", "stop"), ("gen_ai.usage.prompt_tokens", 412),
+                   ("gen_ai.usage.completion_tokens", 96), ("llm.usage.total_tokens", 508)]
+    return attributes
+
+
+def openinference_attributes(salt: int) -> list[tuple[str, Any]]:
+    """An OpenInference LLM span: flattened messages, the request as `input.value` JSON, the answer as
+    `output.value`, invocation parameters, token counts, session, user, metadata and tags."""
+    inputs, outputs = messages_json(2048, salt)
+    history, answer = _plain(inputs), _plain(outputs)[0]["content"]
+    attributes: list[tuple[str, Any]] = [
+        ("openinference.span.kind", "LLM"), ("llm.model_name", "gpt-4o-mini"), ("llm.provider", "openai"),
+        ("llm.system", "openai"),
+        ("llm.invocation_parameters", json.dumps({"temperature": 0.2, "max_tokens": 256, "top_p": 1.0, "seed": 42})),
+        ("input.value", json.dumps({"messages": history, "model": "gpt-4o-mini"})),
+        ("input.mime_type", "application/json"),
+    ]
+    for index, message in enumerate(history):
+        attributes += [(f"llm.input_messages.{index}.message.role", message["role"]),
+                       (f"llm.input_messages.{index}.message.content", message["content"])]
+    attributes += [
+        ("output.value", answer), ("output.mime_type", "text/plain"),
+        ("llm.output_messages.0.message.role", "assistant"), ("llm.output_messages.0.message.content", answer),
+        ("llm.token_count.prompt", 412), ("llm.token_count.completion", 96), ("llm.token_count.total", 508),
+        ("session.id", "conv-benchmark"), ("user.id", "end-user-1"),
+        ("metadata", json.dumps({"route": "/chat", "tenant": "acme", "request_id": f"req-{salt}"})),
+        ("tag.tags", ("fast-path", "beta")),
+    ]
+    return attributes
+
+
+# Form -> (scope name, attributes of span `salt`): the benchmark span's content (~2 KB of messages,
+# about 30 attributes) as other conventions write it.
+SHAPES = {
+    "gen_ai messages, parts (the benchmark span)": (SCOPE, lambda salt: llm_attributes(*messages_json(2048, salt),
+                                                                                      salt=salt)),
+    "gen_ai messages, OpenAI form": (SCOPE, openai_form_attributes),
+    "gen_ai.prompt JSON (OpenLIT < 1.35)": ("openlit.otel.tracing", prompt_json_attributes),
+    "gen_ai.prompt.N (Traceloop < 0.55)": ("opentelemetry.instrumentation.openai.v1", indexed_attributes),
+    "OpenInference": ("openinference.instrumentation.openai", openinference_attributes),
+}
+
+
+def shaped_spans(form: str, count: int) -> list[ReadableSpan]:
+    """`count` finished spans of one form of `SHAPES`, each with its own messages."""
+    scope, attributes_of = SHAPES[form]
+    collector = CollectingProcessor()
+    tracer = make_provider(collector).get_tracer(scope)
+    for i in range(count):
+        emit_span(tracer, attributes_of(i))
+    return collector.spans
+
+
 def make_provider(processor: SpanProcessor | None) -> TracerProvider:
     provider = TracerProvider(resource=RESOURCE)
     if processor is not None:

@@ -38,7 +38,7 @@ import _sink  # noqa: E402
 import _spans  # noqa: E402
 
 BATCH = 512
-SECTIONS = ("app_thread", "export_throughput", "real_spans", "scaling", "litellm", "memory")
+SECTIONS = ("app_thread", "export_throughput", "real_spans", "span_shapes", "scaling", "litellm", "memory")
 
 
 @dataclass(frozen=True)
@@ -309,23 +309,44 @@ def bench_export_throughput(settings: Settings, sink_url: str) -> dict[str, Any]
 def bench_real_spans(settings: Settings, sink_url: str) -> dict[str, Any]:
     """Export throughput on spans real instrumentors produced (the captured fixtures), per family.
     No target: the benchmark span above is the issue's; this shows how far it carries."""
-    exporters = make_exporters(sink_url)
-    families = {}
-    for prefix, family in _spans.FAMILIES.items():
-        spans = _spans.captured_spans(prefix, BATCH)
-        _wall, cpu, _failures = export_rounds(exporters, spans, settings.real_span_rounds)
-        per_span = {name: median(cpu[name]) / BATCH for name in exporters}
-        families[family] = {"attributes_per_span": sum(len(span.attributes or {}) for span in spans) / BATCH,
-                            "cpu_ns_per_span": per_span,
-                            "ratio_cpu_otlp_over_honeyhive": ratio(per_span["otlp_http"], per_span["honeyhive"])}
-    for exporter in exporters.values():
-        exporter.shutdown()
+    span_sets = {family: lambda prefix=prefix: _spans.captured_spans(prefix, BATCH)
+                 for prefix, family in _spans.FAMILIES.items()}
     return {
         "description": "export() + force_flush() of 512 spans replayed from the captured fixtures of each "
                        "instrumentor family (short test prompts: per-span costs dominate), both exporters to "
                        "the local sink; CPU of the exporting thread per span, medians",
-        "families": families,
+        "families": export_cpu_per_span(span_sets, settings.real_span_rounds, sink_url),
     }
+
+
+def bench_span_shapes(settings: Settings, sink_url: str) -> dict[str, Any]:
+    """Export throughput on the benchmark span's content written the way other conventions write it.
+    No target: it shows how far the benchmark span's result carries at the same size."""
+    span_sets = {form: lambda form=form: _spans.shaped_spans(form, BATCH) for form in _spans.SHAPES}
+    return {
+        "description": "export() + force_flush() of 512 spans with the benchmark span's ~2 KB of messages and "
+                       "about 30 attributes, in the forms of other conventions (`benchmarks/_spans.py: SHAPES`), "
+                       "both exporters to the local sink; CPU of the exporting thread per span, medians",
+        "families": export_cpu_per_span(span_sets, settings.real_span_rounds, sink_url),
+    }
+
+
+def export_cpu_per_span(span_sets: dict[str, Callable[[], list[Any]]], rounds: int,
+                        sink_url: str) -> dict[str, dict[str, Any]]:
+    """Per set of spans (built when its turn comes): attributes per span, each exporter's median CPU per
+    span over `rounds` rounds, and OTLP's CPU over ours."""
+    exporters = make_exporters(sink_url)
+    rows = {}
+    for name, build in span_sets.items():
+        spans = build()
+        _wall, cpu, _failures = export_rounds(exporters, spans, rounds)
+        per_span = {exporter: median(cpu[exporter]) / len(spans) for exporter in exporters}
+        rows[name] = {"attributes_per_span": sum(len(span.attributes or {}) for span in spans) / len(spans),
+                      "cpu_ns_per_span": per_span,
+                      "ratio_cpu_otlp_over_honeyhive": ratio(per_span["otlp_http"], per_span["honeyhive"])}
+    for exporter in exporters.values():
+        exporter.shutdown()
+    return rows
 
 
 # ----- 3. scaling with payload size --------------------------------------------------
@@ -542,6 +563,15 @@ def report(sections: dict[str, Any], targets: list[Target]) -> str:
             cpu = row["cpu_ns_per_span"]
             w(f"   {family:<20}{_fmt(row['attributes_per_span']):>11}{_fmt(cpu['honeyhive']):>11}"
               f"{_fmt(cpu['otlp_http']):>9}{_fmt(row['ratio_cpu_otlp_over_honeyhive']):>10}x\n")
+    shapes = sections.get("span_shapes", {})
+    if "families" in shapes:
+        w("\n2c. Export CPU on the benchmark span's content in other conventions' forms, ns per span (median; "
+          "no target)\n")
+        w(f"   {'form':<45}{'attributes':>11}{'honeyhive':>11}{'otlp':>9}{'otlp/ours':>11}\n")
+        for form, row in shapes["families"].items():
+            cpu = row["cpu_ns_per_span"]
+            w(f"   {form:<45}{_fmt(row['attributes_per_span']):>11}{_fmt(cpu['honeyhive']):>11}"
+              f"{_fmt(cpu['otlp_http']):>9}{_fmt(row['ratio_cpu_otlp_over_honeyhive']):>10}x\n")
     sc = sections.get("scaling", {})
     if "rows" in sc:
         w("\n3. Scaling with message payload, export cost per span (median; cpu = exporting thread)\n")
@@ -654,6 +684,7 @@ def main(argv: list[str] | None = None) -> int:
             "app_thread": lambda: bench_app_thread(settings, sink.url),
             "export_throughput": lambda: bench_export_throughput(settings, sink.url),
             "real_spans": lambda: bench_real_spans(settings, sink.url),
+            "span_shapes": lambda: bench_span_shapes(settings, sink.url),
             "scaling": lambda: bench_scaling(settings, sink.url),
             "litellm": lambda: bench_litellm(settings, sink.url),
             "memory": lambda: bench_memory(settings),

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -40,9 +40,11 @@ from .values import (
     as_float,
     as_int,
     as_list,
+    decoded_as_json,
     is_blank,
     parse_json,
     parse_json_exact_fast,
+    parse_json_fast,
     parse_structured,
     parse_structured_jsonable,
     to_jsonable,
@@ -88,7 +90,8 @@ TEMPLATE_KEYS = frozenset((*(key for key, _ in TEMPLATE_FIELDS), TEMPLATE_VARIAB
 TOOL_SPAN_KEYS = frozenset(("tool.name", "tool.description", "tool.id", "tool_call.id", "tool.parameters",
                             "tool.json_schema"))
 GRAPH_NODE_KEYS = (("id", "graph.node.id"), ("name", "graph.node.name"), ("parent_id", "graph.node.parent_id"))
-CONTEXT_KEYS = frozenset(("user.id", "metadata", "tag.tags", "agent.name", *(key for _, key in GRAPH_NODE_KEYS)))
+GRAPH_NODE_NAMES = frozenset(key for _, key in GRAPH_NODE_KEYS)
+CONTEXT_KEYS = frozenset(("user.id", "metadata", "tag.tags", "agent.name", *GRAPH_NODE_NAMES))
 FINISH_REASON = "llm.finish_reason"
 READ_KEYS = frozenset((*IDENTITY_KEYS, *TEMPLATE_KEYS, *TOOL_SPAN_KEYS, *CONTEXT_KEYS, FINISH_REASON))
 COST_PREFIX, TOKEN_COUNT_PREFIX = "llm.cost.", "llm.token_count."
@@ -98,6 +101,7 @@ _MESSAGE_CUT = len(_MESSAGE_PREFIX)
 # normaliser's form (`_plain_message`).
 _PLAIN_FIELDS = frozenset(("role", "content"))
 _JSON_OPENERS = ("{", "[", '"')
+_CONTAINER_OPENERS = ("{", "[")
 _INT_BOUND = 2**63  # request parameters: `to_jsonable` writes integers beyond it as text
 # `_tools`: the depth at which the walk of a list of tool schemas cut each of them.
 _SCHEMA_DEPTH = MAX_DEPTH - 1
@@ -128,7 +132,7 @@ def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
         _tool_span(attrs, draft)
     _io_values(attrs, draft, state)
     if not present.isdisjoint(CONTEXT_KEYS):
-        _context(attrs, draft)
+        _context(attrs, draft, present)
     if state.redacted:
         draft.metadata.setdefault("redacted_content", True)
 
@@ -176,18 +180,20 @@ def _identity(attrs: SpanAttributes, draft: Draft) -> None:
     present = attrs.present(IDENTITY_KEYS)
     attrs.consumed.update(present)  # (every identity key is read, blank or not)
     raw = attrs.raw
-    requested = raw.get("llm.request.model_name")
-    named = raw.get("llm.model_name")
-    response = raw.get("llm.response.model_name")
-    other = raw.get("embedding.model_name")
-    if is_blank(other):
-        other = raw.get("reranker.model_name")
-    model = next((value for value in (requested, named, other, response) if not is_blank(value)), None)
-    if model is not None:
-        draft.config.setdefault("model", str(model))
-    if is_blank(response) and not is_blank(requested) and not is_blank(named) and named != requested:
+    # (each value read once: None when absent or blank)
+    requested = _non_blank(raw.get("llm.request.model_name"))
+    named = _non_blank(raw.get("llm.model_name"))
+    response = _non_blank(raw.get("llm.response.model_name"))
+    other = _non_blank(raw.get("embedding.model_name"))
+    if other is None:
+        other = _non_blank(raw.get("reranker.model_name"))
+    for model in (requested, named, other, response):
+        if model is not None:
+            draft.config.setdefault("model", str(model))
+            break
+    if response is None and requested is not None and named is not None and named != requested:
         response = named
-    if not is_blank(response):
+    if response is not None:
         draft.metadata.setdefault("response_model", str(response))
     provider = raw.get("llm.provider")
     if is_blank(provider):
@@ -200,6 +206,10 @@ def _identity(attrs: SpanAttributes, draft: Draft) -> None:
             source = next((key for key in keys if key in present and not is_blank(raw[key])), None)
             if source is not None:
                 attrs.note(field, source)
+
+
+def _non_blank(value: Any) -> Any:
+    return None if is_blank(value) else value
 
 
 # Where each identity field can come from, in the order they are noted (debug provenance).
@@ -230,7 +240,8 @@ def _invocation_parameters(attrs: SpanAttributes, draft: Draft, state: _State) -
 def _apply_params(params: dict[str, Any], draft: Draft, state: _State) -> None:
     config = draft.config
     for name, value in params.items():
-        name = str(name)
+        if type(name) is not str:  # (decoded JSON: always a str)
+            name = str(name)
         if value is None or name in _NOT_CONFIG or _is_secret_name(name):
             continue
         kind = type(value)
@@ -271,7 +282,7 @@ def _without_secrets(value: Any) -> Any:
 
 # ----- messages ----------------------------------------------------------------------
 def _messages(attrs: SpanAttributes, draft: Draft, state: _State, present: set[str]) -> None:
-    history = _message_list(attrs, "llm.input_messages", state, "user")
+    history = _message_list(attrs, "llm.input_messages", state, "user", _unfilled(draft.chat_history))
     if history:
         draft.set_default("chat_history", history)
         state.history_from_messages = True
@@ -282,23 +293,36 @@ def _messages(attrs: SpanAttributes, draft: Draft, state: _State, present: set[s
         finish_reasons = [str(finish)] if not is_blank(finish) else None
     if finish_reasons:
         draft.metadata.setdefault("finish_reasons", finish_reasons)
-    outputs = _message_list(attrs, "llm.output_messages", state, "assistant")
+    outputs = _message_list(attrs, "llm.output_messages", state, "assistant", _unfilled(draft.output))
     if outputs:
-        draft.set_default("output", msg.output_from_messages(outputs, finish_reasons))
+        if _unfilled(draft.output):
+            draft.set_default("output", msg.output_from_messages(outputs, finish_reasons))
         state.output_from_messages = True
         attrs.note("outputs", "llm.output_messages.N.message.*")
     _prompts_and_choices(attrs, draft, state, finish_reasons)
 
 
-def _message_list(attrs: SpanAttributes, prefix: str, state: _State, default_role: str) -> list[dict[str, Any]]:
-    """Flattened `prefix.N.message.*` slots (or a JSON list under `prefix`) -> OpenAI messages."""
+def _unfilled(value: Any) -> bool:
+    """Whether a draft slot holding `value` is still empty, as `Draft.set_default` reads it."""
+    return value is None or value == [] or value == {}
+
+
+def _message_list(attrs: SpanAttributes, prefix: str, state: _State, default_role: str,
+                  wanted: bool = True) -> list[dict[str, Any]]:
+    """Flattened `prefix.N.message.*` slots (or a JSON list under `prefix`) -> OpenAI messages.
+    Without `wanted` (the slot is filled already: only whether there are messages and whether a
+    text was redacted are read), the list stops at its first message when no attribute under
+    `prefix` can hold the redaction marker (the messages after it could only set `state.redacted`)."""
     result: list[dict[str, Any]] = []
     if not attrs.has_prefix(prefix):
         return result
     indexed, _ = attrs.names.indexed(prefix + ".")
     attrs.consumed.update(indexed)  # (what `attrs.indexed` consumes)
     raw = attrs.raw
+    first_only = not wanted and not _may_be_redacted(raw, attrs.keys_with_prefix(prefix + "."))
     for pairs, plain, nested in attrs.derived(_MESSAGE_SLOTS[prefix]):
+        if first_only and result:
+            break
         if plain is not None:  # a role and a text at most: no dict of fields
             role_key, content_key = plain
             message = _plain_message(raw[role_key] if role_key is not None else None,
@@ -335,6 +359,15 @@ def _output_message_slots(names: tuple[Any, ...]) -> _MessageSlots:
 
 
 _MESSAGE_SLOTS = {"llm.input_messages": _input_message_slots, "llm.output_messages": _output_message_slots}
+
+
+def _may_be_redacted(raw: Any, names: Iterable[str]) -> bool:
+    """Whether a value of `names` may be a redacted text (`_State.text`: the marker, blanks around it)."""
+    for name in names:
+        value = raw[name]
+        if isinstance(value, str) and REDACTED in value:
+            return True
+    return False
 
 
 def _message_slots(names: tuple[Any, ...], prefix: str) -> _MessageSlots:
@@ -671,13 +704,18 @@ def _tool_span(attrs: SpanAttributes, draft: Draft) -> None:
 
 # ----- input.value / output.value ---------------------------------------------------------
 def _io_values(attrs: SpanAttributes, draft: Draft, state: _State) -> None:
-    incoming = _read_value(attrs, INPUT_VALUE, INPUT_MIME, state)
+    kind = state.kind
+    tool = kind in ("TOOL", "RETRIEVER", "RERANKER") or (kind != "LLM" and draft.event_type == "tool")
+    llm = kind != "EMBEDDING" and not tool and (kind == "LLM" or draft.event_type == "model")
+    # An LLM span whose messages were rebuilt only reads whether `input.value` is the request.
+    shape_only = llm and state.history_from_messages and bool(draft.chat_history)
+    incoming = _read_value(attrs, INPUT_VALUE, INPUT_MIME, state, _request_shape if shape_only else decode_value)
     outgoing = _read_value(attrs, OUTPUT_VALUE, OUTPUT_MIME, state)
-    if state.kind == "EMBEDDING":
+    if kind == "EMBEDDING":
         _embedding_values(attrs, draft, state, incoming, outgoing)
-    elif state.kind in ("TOOL", "RETRIEVER", "RERANKER") or (state.kind != "LLM" and draft.event_type == "tool"):
+    elif tool:
         _tool_values(attrs, draft, state, incoming, outgoing)
-    elif state.kind == "LLM" or draft.event_type == "model":
+    elif llm:
         _llm_values(attrs, draft, state, incoming, outgoing)
     else:
         _chain_values(attrs, draft, incoming, outgoing)
@@ -686,15 +724,31 @@ def _io_values(attrs: SpanAttributes, draft: Draft, state: _State) -> None:
 _ABSENT = object()
 
 
-def _read_value(attrs: SpanAttributes, key: str, mime_key: str, state: _State) -> Any:
-    """The decoded value, or _ABSENT; a redacted value is consumed and reads as absent."""
+def _read_value(attrs: SpanAttributes, key: str, mime_key: str, state: _State,
+                decode: Callable[[Any, Any], Any] | None = None) -> Any:
+    """The value decoded (`decode_value` unless told), or _ABSENT; a redacted value is consumed and
+    reads as absent."""
     if not attrs.has(key):
         return _ABSENT
     raw = attrs.peek(key)
     if state.text(raw) is None or is_blank(raw):
         attrs.consume(key, mime_key)
         return _ABSENT
-    return decode_value(raw, attrs.peek(mime_key))
+    return (decode or decode_value)(raw, attrs.peek(mime_key))
+
+
+def _request_shape(raw: Any, mime: Any) -> Any:
+    """`decode_value(raw, mime)` but for its numbers: orjson's value of a JSON container, without the
+    scan for integers beyond 64 bits (which orjson reads as floats, `json` exactly) that
+    `parse_json_exact_fast` makes first. For `_llm_values` to recognise a request whose messages it
+    has (it reads no number; a request that may fill the history is decoded again, exactly)."""
+    if type(raw) is str and raw[:1] in _CONTAINER_OPENERS and raw.count("{") + raw.count("[") <= MAX_DEPTH:
+        json_mime = isinstance(mime, str) and "json" in mime.lower()
+        if json_mime or raw[:1] == "{":
+            value = parse_json_fast(raw)  # (None when orjson refuses the text: `decode_value` decides)
+            if value is not None and (json_mime or isinstance(value, dict)):
+                return value
+    return decode_value(raw, mime)
 
 
 def decode_value(raw: Any, mime: Any) -> Any:
@@ -721,6 +775,9 @@ def _llm_values(attrs: SpanAttributes, draft: Draft, state: _State, incoming: An
         if state.history_from_messages and draft.chat_history:
             if request is not None:
                 if _may_fill(request):  # (else normalising the request would fill nothing)
+                    if not decoded_as_json(request, MAX_DEPTH - 1):  # (`_request_shape`: a float may be
+                        # an integer beyond 64 bits, read by orjson)
+                        request = _request_message_list(decode_value(attrs.peek(INPUT_VALUE), attrs.peek(INPUT_MIME)))
                     _fill_from_request(draft.chat_history, msg.normalize_messages(request))
                 attrs.consume(INPUT_VALUE, INPUT_MIME)
             elif isinstance(incoming, str) and any(m.get("content") == incoming for m in draft.chat_history):
@@ -774,7 +831,10 @@ _FILL_SOURCE_KEYS = frozenset(("tool_call_id", "name", "tool_calls", "id", "part
 def _may_fill(messages: list[Any]) -> bool:
     """Whether `_fill_from_request` could copy anything from these request messages: most
     requests are plain role/content messages, whose normalised form fills nothing."""
-    return any(isinstance(m, dict) and not m.keys().isdisjoint(_FILL_SOURCE_KEYS) for m in messages)
+    for message in messages:  # (a loop, and the set reading the dict's keys: no generator per call)
+        if isinstance(message, dict) and not _FILL_SOURCE_KEYS.isdisjoint(message):
+            return True
+    return False
 
 
 def _fill_from_request(history: list[dict[str, Any]], request: list[dict[str, Any]]) -> None:
@@ -867,30 +927,35 @@ def _chain_values(attrs: SpanAttributes, draft: Draft, incoming: Any, outgoing: 
 
 
 # ----- context -------------------------------------------------------------------------
-def _context(attrs: SpanAttributes, draft: Draft) -> None:
-    user = attrs.get("user.id", field="user_properties.user_id")
-    if not is_blank(user):
-        draft.user_properties.setdefault("user_id", str(user))
+def _context(attrs: SpanAttributes, draft: Draft, present: frozenset[str]) -> None:
+    """`present`: the CONTEXT_KEYS of the span (an absent key reads as None: it is not asked for)."""
+    if "user.id" in present:
+        user = attrs.get("user.id", field="user_properties.user_id")
+        if not is_blank(user):
+            draft.user_properties.setdefault("user_id", str(user))
     raw = attrs.peek("metadata")
     if raw is not None:
-        parsed = parse_structured(raw) if isinstance(raw, str) else raw
+        # (a string is decoded JSON-ready in one pass: no walk of the value afterwards)
+        parsed = parse_structured_jsonable(raw) if isinstance(raw, str) else raw
         if isinstance(parsed, dict):
             attrs.consume("metadata")
             attrs.note("metadata", "metadata")
-            _merge_metadata(to_jsonable(parsed), draft)
+            _merge_metadata(parsed if isinstance(raw, str) else to_jsonable(parsed), draft)
     tags = attrs.peek("tag.tags")
     if tags is not None:
         listed = as_list(tags)
         if listed is not None:
             attrs.consume("tag.tags")
             draft.metadata.setdefault("tags", [str(tag) for tag in listed if not is_blank(tag)])
-    agent = attrs.get("agent.name")
-    if not is_blank(agent):
-        draft.metadata.setdefault("agent_name", str(agent))
-    node = {name: attrs.get(key) for name, key in GRAPH_NODE_KEYS}
-    node = {name: value for name, value in node.items() if not is_blank(value)}
-    if node:
-        draft.metadata.setdefault("graph_node", to_jsonable(node))
+    if "agent.name" in present:
+        agent = attrs.get("agent.name")
+        if not is_blank(agent):
+            draft.metadata.setdefault("agent_name", str(agent))
+    if not present.isdisjoint(GRAPH_NODE_NAMES):
+        node = {name: attrs.get(key) for name, key in GRAPH_NODE_KEYS}
+        node = {name: value for name, value in node.items() if not is_blank(value)}
+        if node:
+            draft.metadata.setdefault("graph_node", to_jsonable(node))
 
 
 def _merge_metadata(values: dict[str, Any], draft: Draft) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import messages as msg
-from .attributes import SpanAttributes, plain_dict
+from .attributes import KeyNames, SpanAttributes, plain_dict
 from .draft import Draft
 from .values import (
     as_bool,
@@ -23,6 +23,7 @@ from .values import (
     as_text,
     decoded_as_json,
     is_blank,
+    json_ready,
     parse_json,
     parse_json_fast,
     parse_structured,
@@ -96,6 +97,7 @@ _PROVIDER_ALIASES = {
     "x_ai": "xai", "mistral_ai": "mistral", "mistralai": "mistral", "ibm.watsonx.ai": "watsonx",
     "ibm.watson.ai": "watsonx", "hugging_face": "huggingface", "together_ai": "together",
 }
+_CONTAINER_OPENERS = ("[", "{")
 _ROLE_LINE = re.compile(r"^(system|user|assistant|tool|function|developer|human|ai)\s*:\s?(.*)$", re.IGNORECASE)
 
 
@@ -375,8 +377,12 @@ def _read(attrs: SpanAttributes, key: str, result: Any, field: str | None) -> An
 
 def parse_prompt_text(text: str) -> list[dict[str, Any]]:
     """A 1.26 `gen_ai.prompt` value: a JSON message list, or OpenLIT's `role: text` lines."""
-    parsed = parse_structured(text)
-    history = msg.normalize_messages(parsed) if isinstance(parsed, (list, dict)) else None
+    ready = _ready_json(text)
+    if ready is not None:
+        history = msg.history_from_parsed(ready)  # (what `normalize_messages` makes of it, without a walk)
+    else:
+        parsed = parse_structured(text)
+        history = msg.normalize_messages(parsed) if isinstance(parsed, (list, dict)) else None
     if history:
         return history
     messages: list[dict[str, Any]] = []
@@ -393,12 +399,31 @@ def parse_prompt_text(text: str) -> list[dict[str, Any]]:
 
 def completion_output(text: str, finish: Sequence[Any] | None = None) -> dict[str, Any]:
     """A 1.26 `gen_ai.completion` value: JSON choices, or the assistant's text."""
-    parsed = parse_structured(text)
-    if isinstance(parsed, (list, dict)):
-        outputs = msg.normalize_output_messages(parsed, finish)
-        if outputs:
-            return outputs
+    ready = _ready_json(text)
+    if ready is not None:  # (what `normalize_output_messages` makes of it, without a walk)
+        messages = msg.output_messages_from_parsed(ready)
+        if messages:
+            return msg.output_from_messages(messages, finish)
+    else:
+        parsed = parse_structured(text)
+        if isinstance(parsed, (list, dict)):
+            outputs = msg.normalize_output_messages(parsed, finish)
+            if outputs:
+                return outputs
     return msg.output_from_messages([{"role": "assistant", "content": text}], finish)
+
+
+def _ready_json(text: str) -> list[Any] | dict[str, Any] | None:
+    """`parse_structured(text)` when it is a JSON array or object that `to_jsonable` leaves as it is
+    (`json_ready`), decoded by orjson (then its value is `json`'s); None for any other text. The
+    normalisers walk (copy) a parsed value through `to_jsonable` first: such a value needs no walk."""
+    if text.lstrip()[:1] not in _CONTAINER_OPENERS:
+        return None  # (OpenLIT's `role: text` lines, plain text: not JSON, orjson need not raise)
+    value = parse_json_fast(text)
+    kind = type(value)
+    if (kind is list or kind is dict) and json_ready(value):
+        return value
+    return None
 
 
 def _event_attributes(event: Any) -> dict[str, Any]:
@@ -491,30 +516,105 @@ def apply_details(attributes: dict[str, Any], draft: Draft) -> None:
     draft.set_default("tools", msg.normalize_tool_definitions(attributes.get("gen_ai.tool.definitions")))
 
 
+_PROMPT_PREFIX, _COMPLETION_PREFIX = _INDEXED_PREFIXES
+# The fields of a `gen_ai.completion.N` slot that make it a message (the first part of a field's name).
+_OUTPUT_FIELDS = ("content", "role", "tool_calls", "finish_reason", "refusal")
+
+
 def _content_from_indexed(attrs: SpanAttributes, draft: Draft) -> None:
-    """Traceloop < 0.55 and LiteLLM v1: `gen_ai.prompt.N.*` and `gen_ai.completion.N.*`."""
-    prompts = attrs.indexed("gen_ai.prompt.")
-    if prompts and not draft.chat_history:
+    """Traceloop < 0.55 and LiteLLM v1: `gen_ai.prompt.N.*` and `gen_ai.completion.N.*`.
+
+    Which slots a span has, and which are usual (`_IndexedPlan`), is worked out once per tuple of
+    names: a usual slot becomes its message without a dict of its fields."""
+    plan: _IndexedPlan = attrs.derived(_make_indexed_plan)
+    raw = attrs.raw
+    attrs.consumed.update(plan.keys)  # (as `SpanAttributes.indexed` consumes them)
+    if plan.prompts and not draft.chat_history:
         history = []
-        for item in prompts:
-            history.extend(indexed_message(item, "user"))
+        for content, role, _, fields in plan.prompts:
+            if fields is None:
+                history.extend(msg.normalize_message({"role": raw[role] or "user", "content": raw[content]}))
+            else:
+                history.extend(indexed_message(_slot_values(raw, fields), "user"))
         draft.set_default("chat_history", history)
-        attrs.note("inputs.chat_history", "gen_ai.prompt.N.*")
-    completions = attrs.indexed("gen_ai.completion.")
-    if completions and not draft.output:
+        if attrs.debug:
+            attrs.note("inputs.chat_history", "gen_ai.prompt.N.*")
+    if plan.completions and not draft.output:
         messages = []
-        for item in completions:
-            if not any(key.split(".")[0] in ("content", "role", "tool_calls", "finish_reason", "refusal")
-                       for key in item):
-                continue  # LiteLLM's function_call-only keys are handled by the litellm module
-            converted = indexed_message(item, "assistant")
+        for content, role, finish, fields in plan.completions:
+            if fields is None:
+                converted = msg.normalize_message({"role": raw[role] or "assistant", "content": raw[content]})
+                reason = raw[finish] if finish is not None else None
+            else:
+                item = _slot_values(raw, fields)
+                converted = indexed_message(item, "assistant")
+                reason = item.get("finish_reason")
             if converted:
                 message = converted[0]
-                message["finish_reason"] = item.get("finish_reason")
+                message["finish_reason"] = reason
                 messages.append(message)
         if messages:
             draft.set_default("output", msg.output_from_messages(messages))
-            attrs.note("outputs", "gen_ai.completion.N.*")
+            if attrs.debug:
+                attrs.note("outputs", "gen_ai.completion.N.*")
+
+
+# A slot of `_IndexedPlan`: the (content, role, finish_reason or None) attributes of a usual slot
+# (`_usual_slot`), then None; or (None, None, None) and the slot's (field, attribute) pairs, in name order.
+_Slot = tuple[str | None, str | None, str | None, tuple[tuple[str, str], ...] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _IndexedPlan:
+    """The indexed slots of a tuple of attribute names, in index order (as `SpanAttributes.indexed`
+    finds them), worked out once per tuple."""
+
+    keys: tuple[str, ...]  # every indexed name under both prefixes (consumed, read or not)
+    prompts: tuple[_Slot, ...]
+    completions: tuple[_Slot, ...]  # the slots holding a message field (LiteLLM's function_call-only ones aside)
+
+
+def _make_indexed_plan(names: tuple[Any, ...]) -> _IndexedPlan:
+    # (The names under the prefixes only: the same answers as the span's own `KeyNames`, less to sort.)
+    found = KeyNames(tuple(name for name in names if isinstance(name, str) and name.startswith(_INDEXED_PREFIXES)))
+    prompt_keys, prompts = found.indexed(_PROMPT_PREFIX)
+    completion_keys, completions = found.indexed(_COMPLETION_PREFIX)
+    return _IndexedPlan(
+        keys=prompt_keys + completion_keys,
+        prompts=tuple(_slot_plan(slot) for slot in prompts),
+        completions=tuple(_slot_plan(slot) for slot in completions
+                          if any(rest.split(".")[0] in _OUTPUT_FIELDS for rest, _ in slot)),
+    )
+
+
+def _slot_plan(slot: tuple[tuple[str, str], ...]) -> _Slot:
+    """The `_Slot` of one slot of `KeyNames.indexed`."""
+    usual = _usual_slot(slot)
+    return (None, None, None, slot) if usual is None else (*usual, None)
+
+
+def _usual_slot(slot: tuple[tuple[str, str], ...]) -> tuple[str, str, str | None] | None:
+    """The (content, role, finish_reason or None) attributes of a slot (its (field, attribute) pairs,
+    in name order) holding these fields only, as instrumentors write a text message; None for any
+    other slot. `indexed_message` of such a slot reads its role and content only."""
+    size = len(slot)
+    if size == 2:
+        (first, content), (second, role) = slot
+        if first == "content" and second == "role":
+            return content, role, None
+    elif size == 3:
+        (first, content), (second, finish), (third, role) = slot
+        if first == "content" and second == "finish_reason" and third == "role":
+            return content, role, finish
+    return None
+
+
+def _slot_values(raw: dict[str, Any], slot: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """{field: value} of one slot, as `SpanAttributes.indexed` builds it (a later pair wins)."""
+    values = {}
+    for rest, key in slot:
+        values[rest] = raw[key]
+    return values
 
 
 def indexed_message(item: dict[str, Any], default_role: str) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ This module adds what only Traceloop writes:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,8 @@ _METADATA_NOTES = {key: f"metadata.{field}" for key, field in METADATA_KEYS.item
 ENTITY_INPUT, ENTITY_OUTPUT, ENTITY_NAME = "traceloop.entity.input", "traceloop.entity.output", "traceloop.entity.name"
 STOP_REASON = "gen_ai.response.stop_reason"
 PROMPT_FILTER = "gen_ai.prompt.prompt_filter_results"
+FILTER_SUFFIX = ".content_filter_results"  # gen_ai.completion.<N>.content_filter_results
+PROMPT_PREFIX = "traceloop.prompt."  # managed prompts
 MODEL_KEYS = ("llm.request.model", "llm.response.model")
 # Every single key `apply` reads (prefixes aside): intersected once with the span's keys, so
 # the sections whose keys are absent cost nothing.
@@ -86,19 +89,24 @@ def apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
     plan: _KeyPlan = attrs.derived(_make_plan)  # worked out once per tuple of attribute names
     present = plan.read
     if present:
-        attrs.consume(*SECRET_KEYS)  # never read: headers may carry an API key
+        if plan.secrets:
+            attrs.consumed.update(plan.secrets)  # never read: headers may carry an API key
         _entity(attrs, draft, present)
-        _metadata(attrs, draft, present)
+        if plan.metadata:
+            _metadata_fields(attrs, draft, plan.metadata)
     if plan.traceloop:
-        _association(attrs, draft)
-        _prompt_management(attrs, draft)
+        if plan.association:
+            _association(attrs, draft)
+        if plan.prompt:
+            _prompt_management(attrs, draft)
     _model(attrs, span, draft, plan)
 
 
 # ----- entity spans ----------------------------------------------------------------------
 def _entity(attrs: SpanAttributes, draft: Draft, present: set[str]) -> None:
-    if ENTITY_INPUT not in present and ENTITY_OUTPUT not in present and ENTITY_NAME not in present:
-        return
+    if ENTITY_INPUT not in present and ENTITY_OUTPUT not in present and (
+            ENTITY_NAME not in present or draft.event_type != TOOL):
+        return  # (a name alone matters only to a tool span, which it names)
     raw_input = attrs.get(ENTITY_INPUT, field="inputs")
     raw_output = attrs.get(ENTITY_OUTPUT, field="outputs")
     name = attrs.peek(ENTITY_NAME)
@@ -160,12 +168,34 @@ def unwrap_output(value: Any) -> Any:
 
 # ----- names, association properties, managed prompts ---------------------------------------
 def _metadata(attrs: SpanAttributes, draft: Draft, present: set[str]) -> None:
-    for key, field in METADATA_KEYS.items():
-        if key not in present:
+    """The METADATA_KEYS among `present` (the span's keys of READ_KEYS)."""
+    _metadata_fields(attrs, draft, _metadata_keys(present))
+
+
+def _metadata_keys(present: Collection[str]) -> tuple[tuple[str, str], ...]:
+    """(key, metadata field) of the METADATA_KEYS among `present`, in METADATA_KEYS order."""
+    return tuple((key, field) for key, field in METADATA_KEYS.items() if key in present)
+
+
+def _metadata_fields(attrs: SpanAttributes, draft: Draft, fields: tuple[tuple[str, str], ...]) -> None:
+    """`fields` (as `_metadata_keys` gives them): each consumed, read or blank (as `SpanAttributes.get`
+    consumes and notes it), copied unless blank."""
+    raw, consumed, metadata = attrs.raw, attrs.consumed, draft.metadata
+    for key, field in fields:
+        consumed.add(key)
+        value = raw[key]
+        if type(value) is str:  # (the usual type: kept as it is)
+            if not value.strip():
+                continue
+        elif is_blank(value):
             continue
-        value = attrs.get(key, field=_METADATA_NOTES[key])
-        if not is_blank(value):
-            draft.metadata.setdefault(field, to_jsonable(value) if isinstance(value, (list, tuple)) else str(value))
+        elif isinstance(value, (list, tuple)):
+            value = to_jsonable(value)
+        else:
+            value = str(value)
+        if attrs.debug:
+            attrs.note(_METADATA_NOTES[key], key)
+        metadata.setdefault(field, value)
 
 
 def _association(attrs: SpanAttributes, draft: Draft) -> None:
@@ -185,7 +215,7 @@ def _association(attrs: SpanAttributes, draft: Draft) -> None:
 
 def _prompt_management(attrs: SpanAttributes, draft: Draft) -> None:
     prompt = {}
-    for key, value in attrs.prefixed("traceloop.prompt.").items():
+    for key, value in attrs.prefixed(PROMPT_PREFIX).items():
         if not is_blank(value):
             prompt[key.replace(".", "_")] = to_jsonable(parse_json(value))
     if prompt:
@@ -199,10 +229,15 @@ class _KeyPlan:
     (`SpanAttributes.derived`): most of them are absent from most spans."""
 
     read: frozenset[str]  # of READ_KEYS
+    secrets: tuple[str, ...]  # of SECRET_KEYS
+    metadata: tuple[tuple[str, str], ...]  # `_metadata_keys` of `read`
     traceloop: bool  # any traceloop.* key
+    association: bool  # any traceloop.association.properties.* key
+    prompt: bool  # any traceloop.prompt.* key (managed prompts)
     model_keys: tuple[str, ...]  # of MODEL_KEYS, in that order
     functions: bool  # any llm.request.functions.* key
     completion_keys: tuple[str, ...]  # gen_ai.completion.*, sorted
+    filter_keys: tuple[str, ...]  # those of completion_keys that `_filter_results` reads
     request_keys: tuple[str, ...]  # llm.request.*, sorted: all consumed (the type and tools included)
     request_params: tuple[tuple[str, str], ...]  # (key, config key) of those copied into config, in that order
 
@@ -215,12 +250,18 @@ def _make_plan(names: tuple[Any, ...]) -> _KeyPlan:
         suffix = key[len(REQUEST_PREFIX):]
         if suffix not in ("type", "model") and not suffix.startswith("functions."):
             params.append((key, suffix.replace(".", "_")))
+    completion_keys = _sorted_with_prefix(names, COMPLETION_PREFIX)
     return _KeyPlan(
         read=read,
+        secrets=tuple(key for key in SECRET_KEYS if key in read),
+        metadata=_metadata_keys(read),
         traceloop=any(isinstance(name, str) and name.startswith(TRACELOOP_PREFIX) for name in names),
+        association=bool(_sorted_with_prefix(names, ASSOCIATION_PREFIX)),
+        prompt=bool(_sorted_with_prefix(names, PROMPT_PREFIX)),
         model_keys=tuple(key for key in MODEL_KEYS if key in read),
         functions=any(key.startswith(FUNCTIONS_PREFIX) for key in request_keys),
-        completion_keys=_sorted_with_prefix(names, COMPLETION_PREFIX),
+        completion_keys=completion_keys,
+        filter_keys=tuple(key for key in completion_keys if key.endswith(FILTER_SUFFIX)),
         request_keys=request_keys,
         request_params=tuple(params),
     )
@@ -236,8 +277,8 @@ def _model(attrs: SpanAttributes, span: Any, draft: Draft, plan: _KeyPlan) -> No
         _functions(attrs, draft)
     if STOP_REASON in present:
         _stop_reason(attrs, draft)
-    if plan.completion_keys or PROMPT_FILTER in present:
-        _filter_results(attrs, draft, present, plan.completion_keys)
+    if plan.filter_keys or PROMPT_FILTER in present:
+        _filter_results(attrs, draft, present, plan.filter_keys)  # (the other completion keys add nothing)
     for key in plan.model_keys:
         value = attrs.get(key)
         if not is_blank(value):
@@ -327,8 +368,8 @@ def _filter_results(attrs: SpanAttributes, draft: Draft, present: set[str],
         results["prompt"] = to_jsonable(parse_json(prompt_filter))
         attrs.consume(PROMPT_FILTER)
     for key in completion_keys:
-        if key.endswith(".content_filter_results"):
-            results[key.removeprefix("gen_ai.completion.").removesuffix(".content_filter_results")] = \
+        if key.endswith(FILTER_SUFFIX):
+            results[key.removeprefix(COMPLETION_PREFIX).removesuffix(FILTER_SUFFIX)] = \
                 to_jsonable(parse_json(attrs.peek(key)))
             attrs.consume(key)
         if len(results) > 64:

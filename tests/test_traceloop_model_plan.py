@@ -27,7 +27,7 @@ def reference_apply(attrs: SpanAttributes, span: Any, draft: Draft) -> None:
     if present:
         attrs.consume(*traceloop.SECRET_KEYS)
         traceloop._entity(attrs, draft, present)
-        traceloop._metadata(attrs, draft, present)
+        traceloop._metadata_fields(attrs, draft, traceloop._metadata_keys(present))
     if attrs.has_prefix(traceloop.TRACELOOP_PREFIX):
         traceloop._association(attrs, draft)
         traceloop._prompt_management(attrs, draft)

@@ -167,11 +167,6 @@ def unwrap_output(value: Any) -> Any:
 
 
 # ----- names, association properties, managed prompts ---------------------------------------
-def _metadata(attrs: SpanAttributes, draft: Draft, present: set[str]) -> None:
-    """The METADATA_KEYS among `present` (the span's keys of READ_KEYS)."""
-    _metadata_fields(attrs, draft, _metadata_keys(present))
-
-
 def _metadata_keys(present: Collection[str]) -> tuple[tuple[str, str], ...]:
     """(key, metadata field) of the METADATA_KEYS among `present`, in METADATA_KEYS order."""
     return tuple((key, field) for key, field in METADATA_KEYS.items() if key in present)
